@@ -1,0 +1,100 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+/// A service is a library (domain, storage, RPC handlers) plus a thin executable,
+/// so tests can drive its domain and handlers without a process.
+func service(_ name: String, executable: String, extraDependencies: [Target.Dependency] = []) -> [Target] {
+    [
+        .target(
+            name: "\(name)Service",
+            dependencies: [
+                "LaurelShared",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ] + extraDependencies,
+            path: "Services/\(name)/Service",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: executable,
+            dependencies: [
+                "LaurelShared",
+                .target(name: "\(name)Service"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Services/\(name)/Main",
+            swiftSettings: swiftSettings
+        ),
+    ]
+}
+
+let package = Package(
+    name: "Laurel",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "laurel-members", targets: ["laurel-members"]),
+        .executable(name: "laurel-catalog", targets: ["laurel-catalog"]),
+        .executable(name: "laurel-redemption", targets: ["laurel-redemption"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", exact: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", exact: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", exact: "1.39.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", exact: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+    ],
+    targets: [
+        // The model module: generated API code, domain value types, errors and
+        // the server and storage bootstrap every service shares.
+        .target(
+            name: "LaurelShared",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Shared",
+            swiftSettings: swiftSettings
+        ),
+    ]
+        + service("Members", executable: "laurel-members")
+        + service("Catalog", executable: "laurel-catalog")
+        + service("Redemption", executable: "laurel-redemption", extraDependencies: [
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+        ])
+        + [
+            .testTarget(
+                name: "LaurelTests",
+                dependencies: [
+                    "LaurelShared", "MembersService", "CatalogService", "RedemptionService",
+                    .product(name: "GRDB", package: "GRDB.swift"),
+                    .product(name: "GRPCCore", package: "grpc-swift-2"),
+                    .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                    .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "Logging", package: "swift-log"),
+                ],
+                path: "Tests/LaurelTests",
+                swiftSettings: swiftSettings
+            ),
+        ]
+)

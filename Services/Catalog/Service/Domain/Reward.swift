@@ -1,0 +1,153 @@
+import Foundation
+import GRDB
+import LaurelShared
+
+public enum RewardKind: String, Codable, Sendable, CaseIterable {
+    case discountPercent = "DISCOUNT_PERCENT"
+    case discountAmount = "DISCOUNT_AMOUNT"
+    case freeProduct = "FREE_PRODUCT"
+    case giftCard = "GIFT_CARD"
+    case cashback = "CASHBACK"
+    case exclusiveAccess = "EXCLUSIVE_ACCESS"
+
+    /// Kinds worth an amount of money, carried in `value`.
+    var hasMoneyValue: Bool { self == .discountAmount || self == .giftCard || self == .cashback }
+}
+
+/// A reward and its stock counters: available + reserved + committed is every
+/// unit ever stocked less units removed by hand, and none goes below zero.
+public struct Reward: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "reward"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var seq: Int64?
+    public var id: String
+    public var sku: String
+    public var name: String
+    public var description: String
+    public var kind: RewardKind
+    public var costPoints: Points
+    public var unlimitedStock: Bool
+    public var stockAvailable: Int64
+    public var stockReserved: Int64
+    public var stockCommitted: Int64
+    public var validFrom: Date?
+    public var validUntil: Date?
+    public var active: Bool
+    public var archived: Bool
+    public var discountPercent: Int
+    public var valueCurrency: String?
+    public var valueMinor: Int64?
+    public var productSku: String?
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public var value: Money? {
+        guard let valueCurrency, let valueMinor, let currency = try? Currency(valueCurrency) else { return nil }
+        return Money(currency: currency, minorUnits: valueMinor)
+    }
+
+    /// Why the reward cannot be reserved at `now`, or nil if it can.
+    public func unavailability(at now: Date) -> RewardUnavailability? {
+        if archived { return .archived }
+        if !active { return .inactive }
+        if let validFrom, now < validFrom { return .notYetValid }
+        if let validUntil, now >= validUntil { return .expired }
+        return nil
+    }
+}
+
+public enum RewardUnavailability: String, Codable, Sendable {
+    case archived = "ARCHIVED"
+    case inactive = "INACTIVE"
+    case notYetValid = "NOT_YET_VALID"
+    case expired = "EXPIRED"
+}
+
+public struct CreateRewardRequest: Codable, Sendable, Equatable {
+    public var sku: String
+    public var name: String
+    public var description: String
+    public var kind: RewardKind
+    public var costPoints: Points
+    public var stock: Int64
+    public var unlimitedStock: Bool
+    public var validFrom: Date?
+    public var validUntil: Date?
+    /// Nil means active.
+    public var active: Bool?
+    public var discountPercent: Int
+    public var valueCurrency: String
+    public var valueMinor: Int64
+    public var productSku: String
+
+    public init(
+        sku: String, name: String, description: String = "", kind: RewardKind, costPoints: Points, stock: Int64 = 0,
+        unlimitedStock: Bool = false, validFrom: Date? = nil, validUntil: Date? = nil, active: Bool? = nil,
+        discountPercent: Int = 0, valueCurrency: String = "", valueMinor: Int64 = 0, productSku: String = ""
+    ) {
+        self.sku = sku
+        self.name = name
+        self.description = description
+        self.kind = kind
+        self.costPoints = costPoints
+        self.stock = stock
+        self.unlimitedStock = unlimitedStock
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.active = active
+        self.discountPercent = discountPercent
+        self.valueCurrency = valueCurrency
+        self.valueMinor = valueMinor
+        self.productSku = productSku
+    }
+}
+
+/// Nil fields are left unchanged.
+public struct UpdateRewardRequest: Codable, Sendable, Equatable {
+    public var rewardId: String
+    public var name: String?
+    public var description: String?
+    public var costPoints: Points?
+    public var validFrom: Date?
+    public var validUntil: Date?
+    public var clearValidFrom: Bool
+    public var clearValidUntil: Bool
+    public var active: Bool?
+    public var stockDelta: Int64
+    public var requestId: String
+
+    public init(
+        rewardId: String, name: String? = nil, description: String? = nil, costPoints: Points? = nil,
+        validFrom: Date? = nil, validUntil: Date? = nil, clearValidFrom: Bool = false, clearValidUntil: Bool = false,
+        active: Bool? = nil, stockDelta: Int64 = 0, requestId: String = ""
+    ) {
+        self.rewardId = rewardId
+        self.name = name
+        self.description = description
+        self.costPoints = costPoints
+        self.validFrom = validFrom
+        self.validUntil = validUntil
+        self.clearValidFrom = clearValidFrom
+        self.clearValidUntil = clearValidUntil
+        self.active = active
+        self.stockDelta = stockDelta
+        self.requestId = requestId
+    }
+}
+
+public enum RewardLookup: Sendable, Equatable {
+    case id(String)
+    case sku(String)
+}
+
+public struct RewardFilter: Sendable, Equatable {
+    public var includeArchived: Bool
+    public var redeemableOnly: Bool
+
+    public init(includeArchived: Bool = false, redeemableOnly: Bool = false) {
+        self.includeArchived = includeArchived
+        self.redeemableOnly = redeemableOnly
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import LaurelShared
+import MembersService
+
+@main
+struct MembersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "laurel-members",
+        abstract: "Laurel members: enrolment, profiles and the points ledger, over gRPC.")
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(help: "Port to listen on; 0 picks a free one (env LAUREL_MEMBERS_PORT).")
+    var port: Int = Environment.int("LAUREL_MEMBERS_PORT") ?? 50051
+
+    @Option(name: .customLong("points-per-unit"), help: "Points earned per whole currency unit spent (env LAUREL_POINTS_PER_UNIT).")
+    var pointsPerUnit: Int64 = Int64(Environment.int("LAUREL_POINTS_PER_UNIT") ?? 1)
+
+    @Option(name: .customLong("expiry-sweep-seconds"), help: "How often expired holds are given back (env LAUREL_EXPIRY_SWEEP_SECONDS).")
+    var expirySweepSeconds: Int = Environment.int("LAUREL_EXPIRY_SWEEP_SECONDS") ?? 5
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard pointsPerUnit >= 0 else { throw ValidationError("--points-per-unit must not be negative") }
+        guard expirySweepSeconds > 0 else { throw ValidationError("--expiry-sweep-seconds must be positive") }
+    }
+
+    func run() async throws {
+        let logger = server.bootstrapLogging(label: "laurel-members")
+        let accounts = MemberAccounts(
+            database: try .open(in: server.dataDirectory),
+            earnPolicy: EarnPolicy(pointsPerMajorUnit: pointsPerUnit))
+        let health = HealthService(services: [Laurel_V1_MemberService.descriptor.fullyQualifiedService])
+        let grpcServer = GRPCServer(
+            transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
+            services: [MemberServiceHandler(accounts: accounts), health],
+            interceptors: [ErrorMappingInterceptor(logger: logger)])
+        let sweeper = PeriodicTask(name: "hold expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
+            try await accounts.expireHolds()
+        }
+        try await ServerRuntime.run(name: "laurel-members", server: grpcServer, health: health, background: [sweeper], logger: logger)
+    }
+}

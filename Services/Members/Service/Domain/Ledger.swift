@@ -1,0 +1,101 @@
+import Foundation
+import GRDB
+import LaurelShared
+
+public enum LedgerKind: String, Codable, Sendable, CaseIterable {
+    case earn = "EARN"
+    case adjust = "ADJUST"
+    case hold = "HOLD"
+    case release = "RELEASE"
+    case capture = "CAPTURE"
+    case expireHold = "EXPIRE_HOLD"
+    case refund = "REFUND"
+}
+
+/// One change to a member's balances. Entries are only ever appended, and the
+/// deltas of a member's entries sum to the balances in the member row.
+public struct LedgerEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "ledger_entry"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var id: Int64?
+    public var memberId: String
+    public var kind: LedgerKind
+    public var availableDelta: Points
+    public var heldDelta: Points
+    public var availableAfter: Points
+    public var heldAfter: Points
+    public var reference: String
+    public var reason: String
+    public var createdAt: Date
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) {
+        id = inserted.rowID
+    }
+}
+
+public enum HoldStatus: String, Codable, Sendable, CaseIterable {
+    case held = "HELD"
+    case captured = "CAPTURED"
+    case released = "RELEASED"
+    case expired = "EXPIRED"
+    case refunded = "REFUNDED"
+}
+
+/// Points set aside for a pending spend, under a client-chosen id.
+public struct Hold: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "hold"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    public var id: String
+    public var memberId: String
+    public var points: Points
+    public var status: HoldStatus
+    public var reason: String
+    public var createdAt: Date
+    public var expiresAt: Date
+    public var settledAt: Date?
+}
+
+public struct HoldRequest: Codable, Sendable, Equatable {
+    public var memberId: String
+    public var holdId: String
+    public var points: Points
+    public var ttlSeconds: Int64
+    public var reason: String
+
+    public init(memberId: String, holdId: String, points: Points, ttlSeconds: Int64 = 0, reason: String = "") {
+        self.memberId = memberId
+        self.holdId = holdId
+        self.points = points
+        self.ttlSeconds = ttlSeconds
+        self.reason = reason
+    }
+}
+
+/// A hold and the member's balances right after the call that returned it.
+public struct HoldResult: Codable, Sendable, Equatable {
+    public var hold: Hold
+    public var balance: Balance
+}
+
+public struct AdjustRequest: Codable, Sendable, Equatable {
+    public var memberId: String
+    public var delta: Points
+    public var reason: String
+    public var requestId: String
+
+    public init(memberId: String, delta: Points, reason: String, requestId: String) {
+        self.memberId = memberId
+        self.delta = delta
+        self.reason = reason
+        self.requestId = requestId
+    }
+}
+
+public struct AdjustResult: Codable, Sendable, Equatable {
+    public var entry: LedgerEntry
+    public var balance: Balance
+}

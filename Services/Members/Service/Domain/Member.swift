@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import LaurelShared
+
+public enum MemberStatus: String, Codable, Sendable, CaseIterable {
+    case active = "ACTIVE"
+    case suspended = "SUSPENDED"
+    case closed = "CLOSED"
+}
+
+/// A member and, in the same row, their balances: every change to them is
+/// written together with its ledger entry, in one transaction.
+public struct Member: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "member"
+    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
+    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
+
+    /// Insertion order, for stable pagination.
+    public var seq: Int64?
+    public var id: String
+    public var externalId: String
+    public var email: String
+    public var displayName: String
+    public var birthDate: CalendarDate?
+    public var attributes: [String: String]
+    public var status: MemberStatus
+    public var tier: String
+    public var available: Points
+    public var held: Points
+    public var lifetimeEarned: Points
+    public var enrolledAt: Date
+    public var updatedAt: Date
+
+    public static let defaultTier = "BASE"
+
+    public var balance: Balance {
+        Balance(memberId: id, available: available, held: held, lifetimeEarned: lifetimeEarned)
+    }
+}
+
+public struct Balance: Codable, Sendable, Equatable {
+    public var memberId: String
+    public var available: Points
+    public var held: Points
+    public var lifetimeEarned: Points
+}
+
+public struct EnrollRequest: Codable, Sendable, Equatable {
+    public var externalId: String
+    public var email: String
+    public var displayName: String
+    public var birthDate: String
+    public var attributes: [String: String]
+
+    public init(externalId: String, email: String = "", displayName: String = "", birthDate: String = "", attributes: [String: String] = [:]) {
+        self.externalId = externalId
+        self.email = email
+        self.displayName = displayName
+        self.birthDate = birthDate
+        self.attributes = attributes
+    }
+}
+
+/// Nil fields are left unchanged.
+public struct UpdateMemberRequest: Sendable, Equatable {
+    public var memberId: String
+    public var email: String?
+    public var displayName: String?
+    /// "" clears the birth date.
+    public var birthDate: String?
+    public var setAttributes: [String: String]
+    public var removeAttributes: [String]
+    public var status: MemberStatus?
+
+    public init(
+        memberId: String, email: String? = nil, displayName: String? = nil, birthDate: String? = nil,
+        setAttributes: [String: String] = [:], removeAttributes: [String] = [], status: MemberStatus? = nil
+    ) {
+        self.memberId = memberId
+        self.email = email
+        self.displayName = displayName
+        self.birthDate = birthDate
+        self.setAttributes = setAttributes
+        self.removeAttributes = removeAttributes
+        self.status = status
+    }
+}
+
+public enum MemberLookup: Sendable, Equatable {
+    case id(String)
+    case externalId(String)
+}

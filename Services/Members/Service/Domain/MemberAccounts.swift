@@ -1,0 +1,372 @@
+import Foundation
+import GRDB
+import LaurelShared
+
+/// Enrolment, profiles and the points ledger. Every method is one SQLite
+/// transaction: it either commits whole or writes nothing.
+public struct MemberAccounts: Sendable {
+    public let database: MembersDatabase
+    public let clock: WallClock
+    public let earnPolicy: EarnPolicy
+
+    public init(database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy()) {
+        self.database = database
+        self.clock = clock
+        self.earnPolicy = earnPolicy
+    }
+
+    // MARK: Members
+
+    public func enroll(_ request: EnrollRequest) async throws -> Member {
+        let externalId = try Validate.identifier(request.externalId, field: "external_id")
+        let email = try Validate.email(request.email)
+        let displayName = try Validate.text(request.displayName, field: "display_name", maxLength: 200)
+        let birthDate = try request.birthDate.isEmpty ? nil : pastDate(request.birthDate, field: "birth_date")
+        let attributes = try Validate.attributes(request.attributes)
+        let now = clock.now
+
+        return try await database.writer.write { db in
+            do {
+                return try IdempotencyKeys.run(db, scope: "enroll", key: externalId, field: "external_id", request: request, now: now) {
+                    var member = Member(
+                        id: Identifier.make(prefix: "mbr"), externalId: externalId, email: email, displayName: displayName,
+                        birthDate: birthDate, attributes: attributes, status: .active, tier: Member.defaultTier,
+                        available: 0, held: 0, lifetimeEarned: 0, enrolledAt: now, updatedAt: now)
+                    try member.insert(db)
+                    member.seq = db.lastInsertedRowID
+                    return member
+                }
+            } catch is IdempotencyKeyReused {
+                let existing = try Member.filter(Column("external_id") == externalId).fetchOne(db)
+                throw MembersError.memberAlreadyExists(externalId: externalId, memberId: existing?.id ?? "")
+            }
+        }
+    }
+
+    public func member(_ lookup: MemberLookup) async throws -> Member {
+        switch lookup {
+        case .id(let id):
+            _ = try Validate.identifier(id, field: "member_id")
+        case .externalId(let id):
+            _ = try Validate.identifier(id, field: "external_id")
+        }
+        return try await database.writer.read { db in
+            switch lookup {
+            case .id(let id):
+                return try Self.member(db, id)
+            case .externalId(let externalId):
+                guard let member = try Member.filter(Column("external_id") == externalId).fetchOne(db) else {
+                    throw MembersError.memberNotFound(externalId)
+                }
+                return member
+            }
+        }
+    }
+
+    public func update(_ request: UpdateMemberRequest) async throws -> Member {
+        let memberId = try Validate.identifier(request.memberId, field: "member_id")
+        let email = try request.email.map { try Validate.email($0) }
+        let displayName = try request.displayName.map { try Validate.text($0, field: "display_name", maxLength: 200) }
+        let birthDate: CalendarDate?? = try request.birthDate.map { try $0.isEmpty ? nil : pastDate($0, field: "birth_date") }
+        let setAttributes = try Validate.attributes(request.setAttributes, field: "set_attributes")
+        let now = clock.now
+
+        return try await database.writer.write { db in
+            var member = try Self.member(db, memberId)
+            if let email { member.email = email }
+            if let displayName { member.displayName = displayName }
+            if let birthDate { member.birthDate = birthDate }
+            for key in request.removeAttributes { member.attributes[key] = nil }
+            member.attributes.merge(setAttributes) { _, new in new }
+            _ = try Validate.attributes(member.attributes, field: "set_attributes")
+            if let status = request.status { member.status = status }
+            member.updatedAt = now
+            try member.update(db)
+            return member
+        }
+    }
+
+    public func members(pageSize: Int, after token: PageToken?) async throws -> Page<Member> {
+        try await database.writer.read { db in
+            let fetched = try Member
+                .filter(Column("seq") > (token?.after ?? 0))
+                .order(Column("seq"))
+                .limit(pageSize + 1)
+                .fetchAll(db)
+            return Page(fetched: fetched, pageSize: pageSize) { $0.seq ?? 0 }
+        }
+    }
+
+    // MARK: Points
+
+    public func recordPurchase(_ request: PurchaseRequest) async throws -> PurchaseResult {
+        let memberId = try Validate.identifier(request.memberId, field: "member_id")
+        let orderId = try Validate.identifier(request.orderId, field: "order_id")
+        let currency = try Currency(request.currencyCode, field: "amount.currency_code")
+        let amount = Money(currency: currency, minorUnits: try Validate.positive(request.amountMinor, field: "amount.minor_units", max: 10_000_000_000_000))
+        guard request.lines.count <= 1000 else { throw InvalidArgument("lines", "must have at most 1000 lines") }
+        for (index, line) in request.lines.enumerated() {
+            _ = try Validate.identifier(line.sku, field: "lines[\(index)].sku")
+            _ = try Validate.text(line.category, field: "lines[\(index)].category", maxLength: 128)
+            _ = try Validate.positive(line.quantity, field: "lines[\(index)].quantity", max: 1_000_000)
+            guard (0...10_000_000_000_000).contains(line.unitPriceMinor) else {
+                throw InvalidArgument("lines[\(index)].unit_price_minor", "must be between 0 and 10000000000000, got \(line.unitPriceMinor)")
+            }
+        }
+        let now = clock.now
+        if let occurredAt = request.occurredAt, occurredAt > now.addingTimeInterval(300) {
+            throw InvalidArgument("occurred_at", "must not be in the future")
+        }
+        let points = earnPolicy.points(for: amount)
+
+        return try await database.writer.write { db in
+            try IdempotencyKeys.run(db, scope: "purchase", key: orderId, field: "order_id", request: request, now: now) {
+                var member = try Self.member(db, memberId)
+                try Self.requireActive(member)
+                var entry: LedgerEntry?
+                if points > 0 {
+                    entry = try Self.post(db, &member, kind: .earn, available: points, reference: orderId, reason: "purchase", now: now)
+                }
+                try PurchaseRecord(
+                    orderId: orderId, memberId: memberId, currencyCode: currency.code, amountMinor: amount.minorUnits,
+                    pointsEarned: points, ledgerEntryId: entry?.id, occurredAt: request.occurredAt ?? now, recordedAt: now
+                ).insert(db)
+                for (index, line) in request.lines.enumerated() {
+                    try PurchaseLineRecord(
+                        orderId: orderId, lineNo: index, sku: line.sku, category: line.category,
+                        quantity: line.quantity, unitPriceMinor: line.unitPriceMinor
+                    ).insert(db)
+                }
+                return PurchaseResult(pointsEarned: points, balance: member.balance, entry: entry)
+            }
+        }
+    }
+
+    public func adjust(_ request: AdjustRequest) async throws -> AdjustResult {
+        let memberId = try Validate.identifier(request.memberId, field: "member_id")
+        let requestId = try Validate.identifier(request.requestId, field: "request_id")
+        guard request.delta != 0 else { throw InvalidArgument("delta", "must not be zero") }
+        _ = try Validate.positive(request.delta.magnitude > Int64.max ? Int64.max : Int64(request.delta.magnitude), field: "delta")
+        let reason = try Validate.text(request.reason, field: "reason", maxLength: 500, required: true)
+        let now = clock.now
+
+        return try await database.writer.write { db in
+            try IdempotencyKeys.run(db, scope: "adjust", key: requestId, field: "request_id", request: request, now: now) {
+                var member = try Self.member(db, memberId)
+                if member.status == .closed { throw MembersError.memberNotActive(memberId: memberId, status: member.status) }
+                let entry = try Self.post(db, &member, kind: .adjust, available: request.delta, reference: requestId, reason: reason, now: now)
+                return AdjustResult(entry: entry, balance: member.balance)
+            }
+        }
+    }
+
+    public func balance(memberId: String) async throws -> Balance {
+        try await member(.id(memberId)).balance
+    }
+
+    /// Newest first.
+    public func ledger(memberId: String, pageSize: Int, after token: PageToken?) async throws -> Page<LedgerEntry> {
+        let memberId = try Validate.identifier(memberId, field: "member_id")
+        return try await database.writer.read { db in
+            _ = try Self.member(db, memberId)
+            let fetched = try LedgerEntry
+                .filter(Column("member_id") == memberId && Column("id") < (token?.after ?? Int64.max))
+                .order(Column("id").desc)
+                .limit(pageSize + 1)
+                .fetchAll(db)
+            return Page(fetched: fetched, pageSize: pageSize) { $0.id ?? 0 }
+        }
+    }
+
+    // MARK: Holds
+
+    public func hold(_ request: HoldRequest) async throws -> HoldResult {
+        let memberId = try Validate.identifier(request.memberId, field: "member_id")
+        let holdId = try Validate.identifier(request.holdId, field: "hold_id")
+        let points = try Validate.positive(request.points, field: "points")
+        let ttl = try Validate.ttl(request.ttlSeconds)
+        let reason = try Validate.text(request.reason, field: "reason", maxLength: 500)
+        let now = clock.now
+
+        return try await database.writer.write { db in
+            try IdempotencyKeys.run(db, scope: "hold", key: holdId, field: "hold_id", request: request, now: now) {
+                var member = try Self.member(db, memberId)
+                try Self.requireActive(member)
+                guard try !Hold.exists(db, key: holdId) else { throw IdempotencyKeyReused(field: "hold_id", key: holdId) }
+                try Self.post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
+                let hold = Hold(
+                    id: holdId, memberId: memberId, points: points, status: .held, reason: reason,
+                    createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(ttl)), settledAt: nil)
+                try hold.insert(db)
+                return HoldResult(hold: hold, balance: member.balance)
+            }
+        }
+    }
+
+    /// Spends the held points. Capturing a captured hold returns it unchanged.
+    public func capture(holdId: String) async throws -> HoldResult {
+        let holdId = try Validate.identifier(holdId, field: "hold_id")
+        let now = clock.now
+        // An expired hold is given back and that is committed, then refused.
+        let outcome: Result<HoldResult, MembersError> = try await database.writer.write { db in
+            var hold = try Self.hold(db, holdId)
+            var member = try Self.member(db, hold.memberId)
+            switch hold.status {
+            case .held where hold.expiresAt <= now:
+                try Self.settle(db, &hold, &member, as: .expired, now: now)
+                return .failure(.holdExpired(holdId))
+            case .held:
+                try Self.settle(db, &hold, &member, as: .captured, now: now)
+            case .captured, .refunded:
+                break
+            case .expired:
+                return .failure(.holdExpired(holdId))
+            case .released:
+                return .failure(.holdNotHeld(holdId: holdId, status: hold.status))
+            }
+            return .success(HoldResult(hold: hold, balance: member.balance))
+        }
+        return try outcome.get()
+    }
+
+    /// Gives held points back. Releasing a released or expired hold returns it unchanged.
+    public func release(holdId: String) async throws -> HoldResult {
+        let holdId = try Validate.identifier(holdId, field: "hold_id")
+        let now = clock.now
+        return try await database.writer.write { db in
+            var hold = try Self.hold(db, holdId)
+            var member = try Self.member(db, hold.memberId)
+            switch hold.status {
+            case .held:
+                try Self.settle(db, &hold, &member, as: .released, now: now)
+            case .released, .expired:
+                break
+            case .captured, .refunded:
+                throw MembersError.holdNotHeld(holdId: holdId, status: hold.status)
+            }
+            return HoldResult(hold: hold, balance: member.balance)
+        }
+    }
+
+    /// Returns the points of a captured hold. Refunding a refunded hold returns it unchanged.
+    public func refund(holdId: String) async throws -> HoldResult {
+        let holdId = try Validate.identifier(holdId, field: "hold_id")
+        let now = clock.now
+        return try await database.writer.write { db in
+            var hold = try Self.hold(db, holdId)
+            var member = try Self.member(db, hold.memberId)
+            switch hold.status {
+            case .captured:
+                try Self.settle(db, &hold, &member, as: .refunded, now: now)
+            case .refunded:
+                break
+            case .held, .released, .expired:
+                throw MembersError.holdNotCaptured(holdId: holdId, status: hold.status)
+            }
+            return HoldResult(hold: hold, balance: member.balance)
+        }
+    }
+
+    /// Gives back the points of holds past their expiry, a batch per
+    /// transaction; returns how many expired.
+    @discardableResult
+    public func expireHolds(batchSize: Int = 500) async throws -> Int {
+        var total = 0
+        while true {
+            let now = clock.now
+            let expired = try await database.writer.write { db in
+                let due = try Hold
+                    .filter(Column("status") == HoldStatus.held.rawValue && Column("expires_at") <= now)
+                    .limit(batchSize)
+                    .fetchAll(db)
+                for var hold in due {
+                    var member = try Self.member(db, hold.memberId)
+                    try Self.settle(db, &hold, &member, as: .expired, now: now)
+                }
+                return due.count
+            }
+            total += expired
+            if expired < batchSize { return total }
+        }
+    }
+
+    public func hold(id: String) async throws -> Hold {
+        let holdId = try Validate.identifier(id, field: "hold_id")
+        return try await database.writer.read { db in try Self.hold(db, holdId) }
+    }
+
+    // MARK: Ledger primitives
+
+    /// The only place balances change: applies the deltas to the member row and
+    /// appends the matching ledger entry, refusing to take either balance
+    /// below zero.
+    @discardableResult
+    static func post(
+        _ db: Database, _ member: inout Member, kind: LedgerKind, available: Points, held: Points = 0,
+        reference: String, reason: String, now: Date
+    ) throws -> LedgerEntry {
+        let (newAvailable, overflowA) = member.available.addingReportingOverflow(available)
+        let (newHeld, overflowH) = member.held.addingReportingOverflow(held)
+        let (newLifetime, overflowL) = member.lifetimeEarned.addingReportingOverflow(
+            kind == .earn || (kind == .adjust && available > 0) ? available : 0)
+        guard !overflowA, !overflowH, !overflowL else { throw MembersError.balanceLimit(memberId: member.id) }
+        guard newAvailable >= 0 else {
+            throw MembersError.insufficientPoints(memberId: member.id, available: member.available, requested: -available)
+        }
+        precondition(newHeld >= 0, "held balance of \(member.id) would go negative")
+        member.available = newAvailable
+        member.held = newHeld
+        member.lifetimeEarned = newLifetime
+        member.updatedAt = now
+        try member.update(db)
+        var entry = LedgerEntry(
+            memberId: member.id, kind: kind, availableDelta: available, heldDelta: held,
+            availableAfter: newAvailable, heldAfter: newHeld, reference: reference, reason: reason, createdAt: now)
+        try entry.insert(db)
+        return entry
+    }
+
+    /// Ends a HELD hold: captured spends the points, released and expired give
+    /// them back; refunded gives back the points of a captured hold.
+    static func settle(_ db: Database, _ hold: inout Hold, _ member: inout Member, as status: HoldStatus, now: Date) throws {
+        switch status {
+        case .captured:
+            try post(db, &member, kind: .capture, available: 0, held: -hold.points, reference: hold.id, reason: hold.reason, now: now)
+        case .released:
+            try post(db, &member, kind: .release, available: hold.points, held: -hold.points, reference: hold.id, reason: hold.reason, now: now)
+        case .expired:
+            try post(db, &member, kind: .expireHold, available: hold.points, held: -hold.points, reference: hold.id, reason: hold.reason, now: now)
+        case .refunded:
+            try post(db, &member, kind: .refund, available: hold.points, reference: hold.id, reason: hold.reason, now: now)
+        case .held:
+            preconditionFailure("a hold is never settled as HELD")
+        }
+        hold.status = status
+        hold.settledAt = now
+        try hold.update(db)
+    }
+
+    static func member(_ db: Database, _ id: String) throws -> Member {
+        guard let member = try Member.filter(Column("id") == id).fetchOne(db) else {
+            throw MembersError.memberNotFound(id)
+        }
+        return member
+    }
+
+    static func hold(_ db: Database, _ id: String) throws -> Hold {
+        guard let hold = try Hold.fetchOne(db, key: id) else { throw MembersError.holdNotFound(id) }
+        return hold
+    }
+
+    static func requireActive(_ member: Member) throws {
+        guard member.status == .active else {
+            throw MembersError.memberNotActive(memberId: member.id, status: member.status)
+        }
+    }
+
+    private func pastDate(_ text: String, field: String) throws -> CalendarDate {
+        let date = try CalendarDate(parsing: text, field: field)
+        guard date <= CalendarDate(clock.now) else { throw InvalidArgument(field, "must not be in the future") }
+        return date
+    }
+}

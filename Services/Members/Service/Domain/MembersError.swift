@@ -1,0 +1,74 @@
+import GRPCCore
+import LaurelShared
+
+/// Every refusal of the members service, with its status and reason.
+public enum MembersError: LaurelError, Equatable {
+    case memberNotFound(String)
+    case memberAlreadyExists(externalId: String, memberId: String)
+    case memberNotActive(memberId: String, status: MemberStatus)
+    case insufficientPoints(memberId: String, available: Points, requested: Points)
+    case holdNotFound(String)
+    case holdExpired(String)
+    case holdNotHeld(holdId: String, status: HoldStatus)
+    case holdNotCaptured(holdId: String, status: HoldStatus)
+    case balanceLimit(memberId: String)
+
+    public var code: RPCError.Code {
+        switch self {
+        case .memberNotFound, .holdNotFound: .notFound
+        case .memberAlreadyExists: .alreadyExists
+        case .memberNotActive, .insufficientPoints, .holdExpired, .holdNotHeld, .holdNotCaptured: .failedPrecondition
+        case .balanceLimit: .outOfRange
+        }
+    }
+
+    public var reason: String {
+        switch self {
+        case .memberNotFound: "MEMBER_NOT_FOUND"
+        case .memberAlreadyExists: "MEMBER_ALREADY_EXISTS"
+        case .memberNotActive: "MEMBER_NOT_ACTIVE"
+        case .insufficientPoints: "INSUFFICIENT_POINTS"
+        case .holdNotFound: "HOLD_NOT_FOUND"
+        case .holdExpired: "HOLD_EXPIRED"
+        case .holdNotHeld: "HOLD_NOT_HELD"
+        case .holdNotCaptured: "HOLD_NOT_CAPTURED"
+        case .balanceLimit: "BALANCE_LIMIT"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .memberNotFound(let id):
+            "member '\(id)' not found"
+        case .memberAlreadyExists(let externalId, let memberId):
+            "external_id '\(externalId)' is already enrolled as \(memberId) with other details; use UpdateMember to change them"
+        case .memberNotActive(let memberId, let status):
+            "member \(memberId) is \(status.rawValue), not ACTIVE"
+        case .insufficientPoints(let memberId, let available, let requested):
+            "member \(memberId) has \(available) points available, \(requested) needed"
+        case .holdNotFound(let id):
+            "hold '\(id)' not found"
+        case .holdExpired(let id):
+            "hold '\(id)' expired and its points were returned"
+        case .holdNotHeld(let id, let status):
+            "hold '\(id)' is \(status.rawValue), not HELD"
+        case .holdNotCaptured(let id, let status):
+            "hold '\(id)' is \(status.rawValue); only a CAPTURED hold can be refunded"
+        case .balanceLimit(let memberId):
+            "the change would take member \(memberId)'s balance beyond the largest representable value"
+        }
+    }
+
+    public var metadata: [String: String] {
+        switch self {
+        case .memberNotFound(let id): ["member_id": id]
+        case .memberAlreadyExists(let externalId, let memberId): ["external_id": externalId, "member_id": memberId]
+        case .memberNotActive(let memberId, let status): ["member_id": memberId, "status": status.rawValue]
+        case .insufficientPoints(let memberId, let available, let requested):
+            ["member_id": memberId, "available": "\(available)", "requested": "\(requested)"]
+        case .holdNotFound(let id), .holdExpired(let id): ["hold_id": id]
+        case .holdNotHeld(let id, let status), .holdNotCaptured(let id, let status): ["hold_id": id, "status": status.rawValue]
+        case .balanceLimit(let memberId): ["member_id": memberId]
+        }
+    }
+}

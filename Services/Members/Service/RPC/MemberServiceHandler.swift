@@ -1,0 +1,116 @@
+import GRPCCore
+import LaurelShared
+import SwiftProtobuf
+
+/// `laurel.v1.MemberService` over `MemberAccounts`: decodes requests, calls the
+/// domain, encodes results. No business rules live here.
+public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtocol {
+    public let accounts: MemberAccounts
+
+    public init(accounts: MemberAccounts) {
+        self.accounts = accounts
+    }
+
+    public func enrollMember(request: Laurel_V1_EnrollMemberRequest, context: ServerContext) async throws -> Laurel_V1_EnrollMemberResponse {
+        let member = try await accounts.enroll(EnrollRequest(
+            externalId: request.externalID, email: request.email, displayName: request.displayName,
+            birthDate: request.birthDate, attributes: request.attributes))
+        return .with { $0.member = .init(member) }
+    }
+
+    public func getMember(request: Laurel_V1_GetMemberRequest, context: ServerContext) async throws -> Laurel_V1_GetMemberResponse {
+        let lookup: MemberLookup
+        switch request.lookup {
+        case .memberID(let id): lookup = .id(id)
+        case .externalID(let id): lookup = .externalId(id)
+        case nil: throw InvalidArgument("lookup", "set member_id or external_id")
+        }
+        let member = try await accounts.member(lookup)
+        return .with { $0.member = .init(member) }
+    }
+
+    public func updateMember(request: Laurel_V1_UpdateMemberRequest, context: ServerContext) async throws -> Laurel_V1_UpdateMemberResponse {
+        let status: MemberStatus? = request.status == .unspecified ? nil : try requireEnum(request.status, field: "status", MemberStatus.init)
+        let member = try await accounts.update(UpdateMemberRequest(
+            memberId: request.memberID,
+            email: request.hasEmail ? request.email : nil,
+            displayName: request.hasDisplayName ? request.displayName : nil,
+            birthDate: request.hasBirthDate ? request.birthDate : nil,
+            setAttributes: request.setAttributes,
+            removeAttributes: request.removeAttributes,
+            status: status))
+        return .with { $0.member = .init(member) }
+    }
+
+    public func listMembers(request: Laurel_V1_ListMembersRequest, context: ServerContext) async throws -> Laurel_V1_ListMembersResponse {
+        let page = try await accounts.members(
+            pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken))
+        return .with {
+            $0.members = page.items.map(Laurel_V1_Member.init)
+            $0.nextPageToken = page.nextPageTokenString
+        }
+    }
+
+    public func recordPurchase(request: Laurel_V1_RecordPurchaseRequest, context: ServerContext) async throws -> Laurel_V1_RecordPurchaseResponse {
+        guard request.hasAmount else { throw InvalidArgument("amount", "is required") }
+        let result = try await accounts.recordPurchase(PurchaseRequest(
+            memberId: request.memberID,
+            orderId: request.orderID,
+            currencyCode: request.amount.currencyCode,
+            amountMinor: request.amount.minorUnits,
+            lines: request.lines.map {
+                PurchaseLine(sku: $0.sku, category: $0.category, quantity: $0.quantity, unitPriceMinor: $0.unitPriceMinor)
+            },
+            occurredAt: request.hasOccurredAt ? try request.occurredAt.validatedDate(field: "occurred_at") : nil))
+        return .with {
+            $0.pointsEarned = result.pointsEarned
+            $0.balance = .init(result.balance)
+            if let entry = result.entry { $0.entry = .init(entry) }
+        }
+    }
+
+    public func adjustPoints(request: Laurel_V1_AdjustPointsRequest, context: ServerContext) async throws -> Laurel_V1_AdjustPointsResponse {
+        let result = try await accounts.adjust(AdjustRequest(
+            memberId: request.memberID, delta: request.delta, reason: request.reason, requestId: request.requestID))
+        return .with {
+            $0.entry = .init(result.entry)
+            $0.balance = .init(result.balance)
+        }
+    }
+
+    public func getBalance(request: Laurel_V1_GetBalanceRequest, context: ServerContext) async throws -> Laurel_V1_GetBalanceResponse {
+        let balance = try await accounts.balance(memberId: request.memberID)
+        return .with { $0.balance = .init(balance) }
+    }
+
+    public func listLedger(request: Laurel_V1_ListLedgerRequest, context: ServerContext) async throws -> Laurel_V1_ListLedgerResponse {
+        let page = try await accounts.ledger(
+            memberId: request.memberID, pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken))
+        return .with {
+            $0.entries = page.items.map(Laurel_V1_LedgerEntry.init)
+            $0.nextPageToken = page.nextPageTokenString
+        }
+    }
+
+    public func holdPoints(request: Laurel_V1_HoldPointsRequest, context: ServerContext) async throws -> Laurel_V1_HoldPointsResponse {
+        let result = try await accounts.hold(HoldRequest(
+            memberId: request.memberID, holdId: request.holdID, points: request.points,
+            ttlSeconds: request.ttlSeconds, reason: request.reason))
+        return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }
+    }
+
+    public func captureHold(request: Laurel_V1_CaptureHoldRequest, context: ServerContext) async throws -> Laurel_V1_CaptureHoldResponse {
+        let result = try await accounts.capture(holdId: request.holdID)
+        return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }
+    }
+
+    public func releaseHold(request: Laurel_V1_ReleaseHoldRequest, context: ServerContext) async throws -> Laurel_V1_ReleaseHoldResponse {
+        let result = try await accounts.release(holdId: request.holdID)
+        return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }
+    }
+
+    public func refundHold(request: Laurel_V1_RefundHoldRequest, context: ServerContext) async throws -> Laurel_V1_RefundHoldResponse {
+        let result = try await accounts.refund(holdId: request.holdID)
+        return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import GRDB
+import LaurelShared
+
+/// The members service's database: owns the connection and the schema.
+public struct MembersDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// `<dataDirectory>/members.sqlite`.
+    public static func open(in dataDirectory: String) throws -> MembersDatabase {
+        try MembersDatabase(DatabaseBootstrap.open(name: "members", in: dataDirectory))
+    }
+
+    public static func inMemory() throws -> MembersDatabase {
+        try MembersDatabase(DatabaseBootstrap.inMemory())
+    }
+
+    /// Append-only: a released migration is never edited, only followed.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: members, ledger, holds, purchases") { db in
+            try db.create(table: "member") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("id", .text).notNull().unique()
+                t.column("external_id", .text).notNull().unique()
+                t.column("email", .text).notNull()
+                t.column("display_name", .text).notNull()
+                t.column("birth_date", .text)
+                t.column("attributes", .jsonText).notNull()
+                t.column("status", .text).notNull()
+                t.column("tier", .text).notNull()
+                t.column("available", .integer).notNull().check { $0 >= 0 }
+                t.column("held", .integer).notNull().check { $0 >= 0 }
+                t.column("lifetime_earned", .integer).notNull()
+                t.column("enrolled_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(table: "ledger_entry") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("member_id", .text).notNull().references("member", column: "id")
+                t.column("kind", .text).notNull()
+                t.column("available_delta", .integer).notNull()
+                t.column("held_delta", .integer).notNull()
+                t.column("available_after", .integer).notNull()
+                t.column("held_after", .integer).notNull()
+                t.column("reference", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+            }
+            try db.create(index: "ledger_entry_by_member", on: "ledger_entry", columns: ["member_id", "id"])
+            try db.create(table: "hold") { t in
+                t.primaryKey("id", .text)
+                t.column("member_id", .text).notNull().references("member", column: "id")
+                t.column("points", .integer).notNull().check { $0 > 0 }
+                t.column("status", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("expires_at", .datetime).notNull()
+                t.column("settled_at", .datetime)
+            }
+            try db.create(index: "hold_by_status_expiry", on: "hold", columns: ["status", "expires_at"])
+            try db.create(table: "purchase") { t in
+                t.primaryKey("order_id", .text)
+                t.column("member_id", .text).notNull().references("member", column: "id")
+                t.column("currency_code", .text).notNull()
+                t.column("amount_minor", .integer).notNull()
+                t.column("points_earned", .integer).notNull()
+                t.column("ledger_entry_id", .integer).references("ledger_entry", column: "id")
+                t.column("occurred_at", .datetime).notNull()
+                t.column("recorded_at", .datetime).notNull()
+            }
+            try db.create(index: "purchase_by_member", on: "purchase", columns: ["member_id", "occurred_at"])
+            try db.create(table: "purchase_line") { t in
+                t.column("order_id", .text).notNull().references("purchase", column: "order_id")
+                t.column("line_no", .integer).notNull()
+                t.column("sku", .text).notNull()
+                t.column("category", .text).notNull()
+                t.column("quantity", .integer).notNull()
+                t.column("unit_price_minor", .integer).notNull()
+                t.primaryKey(["order_id", "line_no"])
+            }
+            try IdempotencyKeys.migrate(db)
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import LaurelShared
+import RedemptionService
+
+@main
+struct RedemptionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "laurel-redemption",
+        abstract: "Laurel redemption: points into rewards and vouchers across members and catalog, over gRPC.")
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(help: "Port to listen on; 0 picks a free one (env LAUREL_REDEMPTION_PORT).")
+    var port: Int = Environment.int("LAUREL_REDEMPTION_PORT") ?? 50053
+
+    @Option(name: .customLong("members-address"), help: "host:port of laurel-members (env LAUREL_MEMBERS_ADDRESS).")
+    var membersAddress: PeerAddress = Environment.peer("LAUREL_MEMBERS_ADDRESS", default: "127.0.0.1:50051")
+
+    @Option(name: .customLong("catalog-address"), help: "host:port of laurel-catalog (env LAUREL_CATALOG_ADDRESS).")
+    var catalogAddress: PeerAddress = Environment.peer("LAUREL_CATALOG_ADDRESS", default: "127.0.0.1:50052")
+
+    @Option(name: .customLong("peer-timeout-ms"), help: "Deadline of each call to members and catalog (env LAUREL_PEER_TIMEOUT_MS).")
+    var peerTimeoutMilliseconds: Int = Environment.int("LAUREL_PEER_TIMEOUT_MS") ?? 5000
+
+    @Option(name: .customLong("hold-seconds"), help: "How long stock and points stay held for an unfinished redemption (env LAUREL_HOLD_SECONDS).")
+    var holdSeconds: Int64 = Int64(Environment.int("LAUREL_HOLD_SECONDS") ?? 300)
+
+    @Option(name: .customLong("recovery-seconds"), help: "How often unfinished redemptions are resumed (env LAUREL_RECOVERY_SECONDS).")
+    var recoverySeconds: Int = Environment.int("LAUREL_RECOVERY_SECONDS") ?? 10
+
+    func validate() throws {
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
+        guard peerTimeoutMilliseconds > 0 else { throw ValidationError("--peer-timeout-ms must be positive") }
+        guard (1...604_800).contains(holdSeconds) else { throw ValidationError("--hold-seconds must be 1...604800") }
+        guard recoverySeconds > 0 else { throw ValidationError("--recovery-seconds must be positive") }
+    }
+
+    func run() async throws {
+        let logger = server.bootstrapLogging(label: "laurel-redemption")
+        let membersClient = GRPCClient(transport: try .http2NIOPosix(
+            target: .ipv4(address: membersAddress.host, port: membersAddress.port), transportSecurity: .plaintext))
+        let catalogClient = GRPCClient(transport: try .http2NIOPosix(
+            target: .ipv4(address: catalogAddress.host, port: catalogAddress.port), transportSecurity: .plaintext))
+        let timeout = Duration.milliseconds(peerTimeoutMilliseconds)
+        let redemptions = Redemptions(
+            database: try .open(in: server.dataDirectory),
+            catalog: GRPCCatalogPeer(client: catalogClient, timeout: timeout),
+            members: GRPCMembersPeer(client: membersClient, timeout: timeout),
+            holdSeconds: holdSeconds, logger: logger)
+        let health = HealthService(services: [Laurel_V1_RedemptionService.descriptor.fullyQualifiedService])
+        let grpcServer = GRPCServer(
+            transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
+            services: [RedemptionServiceHandler(redemptions: redemptions), health],
+            interceptors: [ErrorMappingInterceptor(logger: logger)])
+        let recovery = PeriodicTask(name: "saga recovery", interval: .seconds(recoverySeconds), logger: logger) {
+            try await redemptions.resumeUnfinished()
+        }
+        try await ServerRuntime.run(
+            name: "laurel-redemption", server: grpcServer, health: health,
+            background: [ClientService(client: membersClient), ClientService(client: catalogClient), recovery],
+            logger: logger)
+    }
+}

@@ -1,0 +1,33 @@
+import Foundation
+import LaurelShared
+
+/// What redemption needs from the catalog, in domain terms. The service uses
+/// a gRPC client; tests can plug the catalog's own domain in directly.
+public protocol CatalogPeer: Sendable {
+    /// Returns the price per unit at the moment of reservation.
+    func reserve(rewardId: String, quantity: Int64, reservationId: String, ttlSeconds: Int64) async throws(PeerError) -> Points
+    func commit(reservationId: String) async throws(PeerError)
+    func release(reservationId: String) async throws(PeerError)
+    func restock(reservationId: String) async throws(PeerError)
+}
+
+/// What redemption needs from members, in domain terms.
+public protocol MembersPeer: Sendable {
+    func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String) async throws(PeerError)
+    func capture(holdId: String) async throws(PeerError)
+    func release(holdId: String) async throws(PeerError)
+    func refund(holdId: String) async throws(PeerError)
+}
+
+/// A peer's answer other than success.
+public enum PeerError: Error, Sendable, Equatable {
+    /// The peer said no, with its status code, reason and message. Nothing was done.
+    case refused(code: Int, reason: String, message: String, metadata: [String: String])
+    /// The peer could not be reached or did not answer: the call may or may not have happened.
+    case unavailable(peer: String, detail: String)
+
+    public var reason: String? {
+        if case .refused(_, let reason, _, _) = self { return reason }
+        return nil
+    }
+}

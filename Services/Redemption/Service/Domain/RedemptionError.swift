@@ -1,0 +1,54 @@
+import GRPCCore
+import LaurelShared
+
+/// Every refusal of the redemption service, with its status and reason.
+public enum RedemptionError: LaurelError, Equatable {
+    case redemptionNotFound(String)
+    /// The redemption failed; carries the peer's own status and reason
+    /// (INSUFFICIENT_POINTS, OUT_OF_STOCK, MEMBER_NOT_FOUND …).
+    case failed(redemptionId: String, RedemptionFailure)
+    case notCompleted(redemptionId: String, status: RedemptionStatus)
+    case peerUnavailable(redemptionId: String, peer: String, detail: String)
+    case pointsLimit(Points)
+
+    public var code: RPCError.Code {
+        switch self {
+        case .redemptionNotFound: .notFound
+        case .failed(_, let failure): RPCError.Code(Status.Code(rawValue: failure.code) ?? .unknown) ?? .unknown
+        case .notCompleted: .failedPrecondition
+        case .peerUnavailable: .unavailable
+        case .pointsLimit: .invalidArgument
+        }
+    }
+
+    public var reason: String {
+        switch self {
+        case .redemptionNotFound: "REDEMPTION_NOT_FOUND"
+        case .failed(_, let failure): failure.reason
+        case .notCompleted: "REDEMPTION_NOT_COMPLETED"
+        case .peerUnavailable: "PEER_UNAVAILABLE"
+        case .pointsLimit: "POINTS_LIMIT"
+        }
+    }
+
+    public var message: String {
+        switch self {
+        case .redemptionNotFound(let id): "redemption '\(id)' not found"
+        case .failed(_, let failure): failure.message
+        case .notCompleted(let id, let status): "redemption \(id) is \(status.rawValue); only a COMPLETED redemption can be cancelled"
+        case .peerUnavailable(let id, let peer, let detail):
+            "the \(peer) service could not be reached (\(detail)); redemption \(id) took nothing, or is being given back; retry with the same idempotency key"
+        case .pointsLimit(let points): "the redemption would cost \(points) points, more than the largest allowed"
+        }
+    }
+
+    public var metadata: [String: String] {
+        switch self {
+        case .redemptionNotFound(let id): ["redemption_id": id]
+        case .failed(let id, let failure): failure.metadata.merging(["redemption_id": id]) { old, _ in old }
+        case .notCompleted(let id, let status): ["redemption_id": id, "status": status.rawValue]
+        case .peerUnavailable(let id, let peer, _): ["redemption_id": id, "peer": peer]
+        case .pointsLimit(let points): ["points": "\(points)"]
+        }
+    }
+}

@@ -1,0 +1,344 @@
+import Foundation
+import GRDB
+import LaurelShared
+import Logging
+
+/// Turns points into rewards across the catalog and members services.
+///
+/// A redemption is a saga: reserve stock → hold points → commit the stock →
+/// capture the points. Its step is written to SQLite before each remote call,
+/// and every remote call is idempotent on ids derived from the redemption, so
+/// any step can be repeated after a timeout or a crash. A failure gives back
+/// whatever was taken (COMPENSATING → FAILED).
+public struct Redemptions: Sendable {
+    public let database: RedemptionDatabase
+    public let catalog: any CatalogPeer
+    public let members: any MembersPeer
+    public let clock: WallClock
+    /// How long the catalog and members keep the stock and points of an
+    /// unfinished saga before giving them back on their own.
+    public let holdSeconds: Int64
+    let logger: Logger
+    let coordinator = SagaCoordinator()
+
+    public init(
+        database: RedemptionDatabase, catalog: any CatalogPeer, members: any MembersPeer,
+        clock: WallClock = .system, holdSeconds: Int64 = 300, logger: Logger = Logger(label: "laurel-redemption")
+    ) {
+        self.database = database
+        self.catalog = catalog
+        self.members = members
+        self.clock = clock
+        self.holdSeconds = holdSeconds
+        self.logger = logger
+    }
+
+    // MARK: Requests
+
+    public func redeem(_ request: RedeemRequest) async throws -> Redemption {
+        let memberId = try Validate.identifier(request.memberId, field: "member_id")
+        let rewardId = try Validate.identifier(request.rewardId, field: "reward_id")
+        let quantity = try Validate.positive(request.quantity, field: "quantity", max: 1000)
+        let key = try Validate.identifier(request.idempotencyKey, field: "idempotency_key")
+        let now = clock.now
+
+        // `fresh`: this call starts an attempt, rather than joining or
+        // finishing an earlier one.
+        let (started, fresh): (Redemption, Bool) = try await database.writer.write { db in
+            if var existing = try Redemption.filter(Column("idempotency_key") == key).fetchOne(db) {
+                guard existing.memberId == memberId, existing.rewardId == rewardId, existing.quantity == quantity else {
+                    throw IdempotencyKeyReused(field: "idempotency_key", key: key)
+                }
+                let retried = try Self.startNextAttemptIfRetryable(db, &existing, now: now)
+                return (existing, retried)
+            }
+            var redemption = Redemption(
+                id: Identifier.make(prefix: "rdm"), memberId: memberId, rewardId: rewardId, quantity: quantity,
+                idempotencyKey: key, step: .pending, attempt: 1, pointsSpent: 0, voucherCode: nil, failure: nil,
+                cancelReason: "", createdAt: now, updatedAt: now)
+            try redemption.insert(db)
+            redemption.seq = db.lastInsertedRowID
+            return (redemption, true)
+        }
+        var finished = try await drive(started.id)
+        if !fresh, finished.step == .failed, finished.failure?.retryable == true {
+            // An earlier attempt was only now fully given back: this call may try again.
+            _ = try await database.writer.write { db in
+                var redemption = try Self.redemption(db, started.id)
+                return try Self.startNextAttemptIfRetryable(db, &redemption, now: clock.now)
+            }
+            finished = try await drive(started.id)
+        }
+        switch finished.step {
+        case .completed, .cancelling, .cancelled:
+            return finished
+        case .failed:
+            throw RedemptionError.failed(redemptionId: finished.id, finished.failure ?? Self.unknownFailure)
+        case .pending, .stockReserved, .pointsHeld, .compensating:
+            let failure = finished.failure
+            throw RedemptionError.peerUnavailable(
+                redemptionId: finished.id, peer: failure?.metadata["peer"] ?? "peer", detail: failure?.message ?? "no answer")
+        }
+    }
+
+    public func redemption(id: String) async throws -> Redemption {
+        let id = try Validate.identifier(id, field: "redemption_id")
+        return try await database.writer.read { db in try Self.redemption(db, id) }
+    }
+
+    /// A member's redemptions, newest first.
+    public func redemptions(memberId: String, pageSize: Int, after token: PageToken?) async throws -> Page<Redemption> {
+        let memberId = try Validate.identifier(memberId, field: "member_id")
+        return try await database.writer.read { db in
+            let fetched = try Redemption
+                .filter(Column("member_id") == memberId && Column("seq") < (token?.after ?? Int64.max))
+                .order(Column("seq").desc)
+                .limit(pageSize + 1)
+                .fetchAll(db)
+            return Page(fetched: fetched, pageSize: pageSize) { $0.seq ?? 0 }
+        }
+    }
+
+    /// Refunds the points and restocks the reward of a completed redemption.
+    public func cancel(id: String, reason: String) async throws -> Redemption {
+        let id = try Validate.identifier(id, field: "redemption_id")
+        let reason = try Validate.text(reason, field: "reason", maxLength: 500)
+        let now = clock.now
+        let started: Redemption = try await database.writer.write { db in
+            var redemption = try Self.redemption(db, id)
+            switch redemption.step {
+            case .completed:
+                redemption.step = .cancelling
+                redemption.cancelReason = reason
+                redemption.updatedAt = now
+                try redemption.update(db)
+            case .cancelling, .cancelled:
+                break
+            case .pending, .stockReserved, .pointsHeld, .compensating, .failed:
+                throw RedemptionError.notCompleted(redemptionId: id, status: redemption.status)
+            }
+            return redemption
+        }
+        let finished = try await drive(started.id)
+        guard finished.step == .cancelled else {
+            throw RedemptionError.peerUnavailable(
+                redemptionId: id, peer: finished.failure?.metadata["peer"] ?? "peer", detail: finished.failure?.message ?? "no answer")
+        }
+        return finished
+    }
+
+    /// Drives every unfinished saga as far as it will go: run at start-up, so a
+    /// crash leaves nothing half done, and periodically after that.
+    @discardableResult
+    public func resumeUnfinished() async throws -> Int {
+        let unfinished: [String] = try await database.writer.read { db in
+            try String.fetchAll(
+                db,
+                Redemption.select(Column("id"))
+                    .filter([SagaStep.pending, .stockReserved, .pointsHeld, .compensating, .cancelling].map(\.rawValue).contains(Column("step")))
+                    .order(Column("seq")))
+        }
+        for id in unfinished {
+            do {
+                _ = try await drive(id)
+            } catch {
+                logger.warning("could not resume redemption", metadata: ["redemption_id": "\(id)", "error": "\(error)"])
+            }
+        }
+        return unfinished.count
+    }
+
+    // MARK: The saga
+
+    private func drive(_ id: String) async throws -> Redemption {
+        try await coordinator.drive(id) { try await self.advance(id) }
+    }
+
+    /// Runs steps until the saga ends, or a peer cannot be reached while
+    /// giving something back (then recovery finishes it later).
+    func advance(_ id: String) async throws -> Redemption {
+        var redemption = try await database.writer.read { db in try Self.redemption(db, id) }
+        while true {
+            let current = redemption
+            switch current.step {
+            case .pending:
+                let reserved = await attempt { () async throws(PeerError) -> Points in
+                    return try await catalog.reserve(
+                        rewardId: current.rewardId, quantity: current.quantity,
+                        reservationId: current.reservationId, ttlSeconds: holdSeconds)
+                }
+                switch reserved {
+                case .success(let unitCost):
+                    let (points, overflow) = unitCost.multipliedReportingOverflow(by: current.quantity)
+                    if overflow || points > 1_000_000_000_000 {
+                        redemption = try await save(current, step: .compensating, failure: RedemptionError.pointsLimit(points).asFailure)
+                    } else {
+                        redemption = try await save(current, step: .stockReserved) { $0.pointsSpent = points }
+                    }
+                case .failure(let error) where error.reason != nil:
+                    // Refused as a whole: nothing was taken.
+                    redemption = try await save(current, step: .failed, failure: error.asFailure)
+                case .failure(let error):
+                    redemption = try await save(current, step: .compensating, failure: error.asFailure)
+                }
+
+            case .stockReserved:
+                let held = await attempt { () async throws(PeerError) -> Void in
+                    try await members.hold(
+                        memberId: current.memberId, holdId: current.holdId, points: current.pointsSpent,
+                        ttlSeconds: holdSeconds, reason: "redemption \(current.id)")
+                }
+                switch held {
+                case .success: redemption = try await save(current, step: .pointsHeld)
+                case .failure(let error): redemption = try await save(current, step: .compensating, failure: error.asFailure)
+                }
+
+            case .pointsHeld:
+                let committed = await attempt { () async throws(PeerError) -> Void in
+                    try await catalog.commit(reservationId: current.reservationId)
+                    try await members.capture(holdId: current.holdId)
+                }
+                switch committed {
+                case .success: redemption = try await complete(current)
+                case .failure(let error): redemption = try await save(current, step: .compensating, failure: error.asFailure)
+                }
+
+            case .compensating:
+                // Both are tried even if one fails, so that what can be given back is.
+                let points = await attempt { () async throws(PeerError) -> Void in try await giveBackPoints(current) }
+                let stock = await attempt { () async throws(PeerError) -> Void in try await giveBackStock(current) }
+                switch (points, stock) {
+                case (.success, .success):
+                    redemption = try await save(current, step: .failed)
+                case (.failure(let error), _), (_, .failure(let error)):
+                    logger.warning("compensation incomplete; will retry", metadata: ["redemption_id": "\(id)", "error": "\(error)"])
+                    return current
+                }
+
+            case .cancelling:
+                let refunded = await attempt { () async throws(PeerError) -> Void in
+                    try await members.refund(holdId: current.holdId)
+                    try await catalog.restock(reservationId: current.reservationId)
+                }
+                switch refunded {
+                case .success:
+                    redemption = try await save(current, step: .cancelled)
+                case .failure(.unavailable(let peer, let detail)):
+                    logger.warning("cancellation incomplete; will retry", metadata: ["redemption_id": "\(id)", "peer": "\(peer)", "detail": "\(detail)"])
+                    return try await save(current, step: .cancelling, failure: PeerError.unavailable(peer: peer, detail: detail).asFailure)
+                case .failure(let error):
+                    throw RedemptionError.failed(redemptionId: id, error.asFailure)
+                }
+
+            case .completed, .failed, .cancelled:
+                return current
+            }
+        }
+    }
+
+    private func attempt<T>(_ body: () async throws(PeerError) -> T) async -> Result<T, PeerError> {
+        do {
+            return .success(try await body())
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Releases the hold, or refunds it if it was already captured.
+    private func giveBackPoints(_ redemption: Redemption) async throws(PeerError) {
+        do {
+            try await members.release(holdId: redemption.holdId)
+        } catch .refused(_, "HOLD_NOT_FOUND", _, _) {
+            return
+        } catch .refused(_, "HOLD_NOT_HELD", _, _) {
+            try await members.refund(holdId: redemption.holdId)
+        }
+    }
+
+    /// Releases the reservation, or restocks it if it was already committed.
+    private func giveBackStock(_ redemption: Redemption) async throws(PeerError) {
+        do {
+            try await catalog.release(reservationId: redemption.reservationId)
+        } catch .refused(_, "RESERVATION_NOT_FOUND", _, _) {
+            return
+        } catch .refused(_, "RESERVATION_NOT_RESERVED", _, _) {
+            try await catalog.restock(reservationId: redemption.reservationId)
+        }
+    }
+
+    private func complete(_ redemption: Redemption) async throws -> Redemption {
+        let now = clock.now
+        return try await database.writer.write { db in
+            var redemption = redemption
+            redemption.step = .completed
+            redemption.failure = nil
+            redemption.updatedAt = now
+            // 80 random bits make a clash all but impossible; retrying costs nothing.
+            for _ in 0..<5 {
+                let code = VoucherCode.make()
+                guard try Redemption.filter(Column("voucher_code") == code).isEmpty(db) else { continue }
+                redemption.voucherCode = code
+                break
+            }
+            try redemption.update(db)
+            return redemption
+        }
+    }
+
+    private func save(
+        _ redemption: Redemption, step: SagaStep, failure: RedemptionFailure? = nil,
+        _ change: @Sendable (inout Redemption) -> Void = { _ in }
+    ) async throws -> Redemption {
+        let now = clock.now
+        return try await database.writer.write { db in
+            var redemption = redemption
+            redemption.step = step
+            if let failure { redemption.failure = failure }
+            redemption.updatedAt = now
+            change(&redemption)
+            try redemption.update(db)
+            return redemption
+        }
+    }
+
+    /// A redemption that failed only because a peer was unreachable may be
+    /// tried again under the same key, with fresh reservation and hold ids.
+    static func startNextAttemptIfRetryable(_ db: Database, _ redemption: inout Redemption, now: Date) throws -> Bool {
+        guard redemption.step == .failed, redemption.failure?.retryable == true else { return false }
+        redemption.attempt += 1
+        redemption.step = .pending
+        redemption.failure = nil
+        redemption.pointsSpent = 0
+        redemption.updatedAt = now
+        try redemption.update(db)
+        return true
+    }
+
+    static func redemption(_ db: Database, _ id: String) throws -> Redemption {
+        guard let redemption = try Redemption.filter(Column("id") == id).fetchOne(db) else {
+            throw RedemptionError.redemptionNotFound(id)
+        }
+        return redemption
+    }
+
+    static let unknownFailure = RedemptionFailure(code: 2, reason: "UNKNOWN", message: "the redemption failed", metadata: [:], retryable: false)
+}
+
+extension PeerError {
+    var asFailure: RedemptionFailure {
+        switch self {
+        case .refused(let code, let reason, let message, let metadata):
+            RedemptionFailure(code: code, reason: reason, message: message, metadata: metadata, retryable: false)
+        case .unavailable(let peer, let detail):
+            RedemptionFailure(
+                code: 14, reason: "PEER_UNAVAILABLE", message: "the \(peer) service could not be reached: \(detail)",
+                metadata: ["peer": peer], retryable: true)
+        }
+    }
+}
+
+extension RedemptionError {
+    var asFailure: RedemptionFailure {
+        RedemptionFailure(code: code.rawValue, reason: reason, message: message, metadata: metadata, retryable: false)
+    }
+}

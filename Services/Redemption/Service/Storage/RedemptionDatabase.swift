@@ -1,0 +1,48 @@
+import Foundation
+import GRDB
+import LaurelShared
+
+/// The redemption service's database: owns the connection and the schema.
+public struct RedemptionDatabase: Sendable {
+    public let writer: any DatabaseWriter
+
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// `<dataDirectory>/redemption.sqlite`.
+    public static func open(in dataDirectory: String) throws -> RedemptionDatabase {
+        try RedemptionDatabase(DatabaseBootstrap.open(name: "redemption", in: dataDirectory))
+    }
+
+    public static func inMemory() throws -> RedemptionDatabase {
+        try RedemptionDatabase(DatabaseBootstrap.inMemory())
+    }
+
+    /// Append-only: a released migration is never edited, only followed.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1: redemptions") { db in
+            try db.create(table: "redemption") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("id", .text).notNull().unique()
+                t.column("member_id", .text).notNull()
+                t.column("reward_id", .text).notNull()
+                t.column("quantity", .integer).notNull().check { $0 > 0 }
+                t.column("idempotency_key", .text).notNull().unique()
+                t.column("step", .text).notNull()
+                t.column("attempt", .integer).notNull()
+                t.column("points_spent", .integer).notNull()
+                t.column("voucher_code", .text).unique()
+                t.column("failure", .jsonText)
+                t.column("cancel_reason", .text).notNull()
+                t.column("created_at", .datetime).notNull()
+                t.column("updated_at", .datetime).notNull()
+            }
+            try db.create(index: "redemption_by_member", on: "redemption", columns: ["member_id", "seq"])
+            try db.create(index: "redemption_by_step", on: "redemption", columns: ["step"])
+        }
+        return migrator
+    }
+}

@@ -1,0 +1,18 @@
+import Foundation
+import SwiftProtobuf
+
+extension Page {
+    /// The `next_page_token` field: empty on the last page.
+    public var nextPageTokenString: String { nextPageToken?.encoded ?? "" }
+}
+
+/// Maps a proto enum to a domain value, refusing UNSPECIFIED and values the
+/// server does not know with INVALID_ARGUMENT naming the field.
+public func requireEnum<Proto: SwiftProtobuf.Enum, Value>(
+    _ value: Proto, field: String, _ map: (Proto) -> Value?
+) throws(InvalidArgument) -> Value {
+    guard let mapped = map(value) else {
+        throw InvalidArgument(field, "must be set to a known value, got \(value.rawValue)")
+    }
+    return mapped
+}

@@ -1,0 +1,51 @@
+import GRPCCore
+
+/// A request field that is missing or malformed. Thrown before anything is
+/// written, so a client can fix the field and retry.
+public struct InvalidArgument: LaurelError, Equatable {
+    public var field: String
+    public var problem: String
+
+    public init(_ field: String, _ problem: String) {
+        self.field = field
+        self.problem = problem
+    }
+
+    public var code: RPCError.Code { .invalidArgument }
+    public var reason: String { "INVALID_ARGUMENT" }
+    public var message: String { "\(field): \(problem)" }
+    public var metadata: [String: String] { ["field": field] }
+}
+
+/// An idempotency key seen before with a different request body.
+public struct IdempotencyKeyReused: LaurelError, Equatable {
+    public var field: String
+    public var key: String
+
+    public init(field: String, key: String) {
+        self.field = field
+        self.key = key
+    }
+
+    public var code: RPCError.Code { .alreadyExists }
+    public var reason: String { "IDEMPOTENCY_KEY_REUSED" }
+    public var message: String {
+        "\(field) '\(key)' was already used for a different request; repeat the original request exactly, or use a new key"
+    }
+    public var metadata: [String: String] { ["field": field, "key": key] }
+}
+
+/// A failure nobody planned for; the client sees a reference to quote and the
+/// details stay in the server's log.
+public struct InternalFailure: LaurelError {
+    public var reference: String
+
+    public init(reference: String) {
+        self.reference = reference
+    }
+
+    public var code: RPCError.Code { .internalError }
+    public var reason: String { "INTERNAL" }
+    public var message: String { "internal error (reference \(reference)); the request may be retried" }
+    public var metadata: [String: String] { ["reference": reference] }
+}

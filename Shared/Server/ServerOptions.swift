@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import Logging
+
+/// Options every executable takes. Each also reads an environment variable,
+/// so a service can be configured either way; a flag wins.
+public struct ServerOptions: ParsableArguments, Sendable {
+    @Option(help: "Address to bind (env LAUREL_HOST).")
+    public var host: String = Environment.string("LAUREL_HOST") ?? "127.0.0.1"
+
+    @Option(name: .customLong("data-dir"), help: "Directory of the SQLite database (env LAUREL_DATA_DIR).")
+    public var dataDirectory: String = Environment.string("LAUREL_DATA_DIR") ?? "./data"
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LAUREL_LOG_LEVEL).")
+    public var logLevel: String = Environment.string("LAUREL_LOG_LEVEL") ?? "info"
+
+    public init() {}
+
+    public func validate() throws {
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
+
+    /// Sends logs to standard error, leaving standard output for the
+    /// "listening on" line that scripts and tests read.
+    public func bootstrapLogging(label: String) -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = level
+            return handler
+        }
+        return Logger(label: label)
+    }
+}
+
+/// A peer service's address, "host:port".
+public struct PeerAddress: ExpressibleByArgument, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+
+    public init?(argument: String) {
+        guard let colon = argument.lastIndex(of: ":"), let port = Int(argument[argument.index(after: colon)...]),
+            (1...65535).contains(port), colon != argument.startIndex
+        else { return nil }
+        self.host = String(argument[..<colon])
+        self.port = port
+    }
+
+    public var description: String { "\(host):\(port)" }
+    public var defaultValueDescription: String { description }
+}
+
+public enum Environment {
+    public static func string(_ name: String) -> String? {
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// A malformed value stops the program rather than being silently ignored.
+    public static func int(_ name: String) -> Int? {
+        guard let text = string(name) else { return nil }
+        guard let value = Int(text) else {
+            FileHandle.standardError.write(Data("error: \(name)='\(text)' is not a whole number\n".utf8))
+            exit(64)
+        }
+        return value
+    }
+
+    public static func peer(_ name: String, default fallback: String) -> PeerAddress {
+        let text = string(name) ?? fallback
+        guard let address = PeerAddress(argument: text) else {
+            FileHandle.standardError.write(Data("error: \(name)='\(text)' is not host:port\n".utf8))
+            exit(64)
+        }
+        return address
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import Logging
+import ServiceLifecycle
+
+/// Runs a service's gRPC server and its background work until SIGTERM or
+/// SIGINT, then shuts down gracefully: health turns NOT_SERVING and watches
+/// end, in-flight calls finish, then background work stops.
+public enum ServerRuntime {
+    public static func run(
+        name: String,
+        server: GRPCServer<HTTP2ServerTransport.Posix>,
+        health: HealthService,
+        background: [any Service] = [],
+        logger: Logger
+    ) async throws {
+        let group = ServiceGroup(
+            configuration: .init(
+                services: background.map { .init(service: $0) } + [
+                    .init(service: ServerService(server: server)),
+                    .init(service: Announcer(name: name, server: server, health: health, logger: logger)),
+                ],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
+            )
+        )
+        try await group.run()
+        logger.info("\(name) stopped")
+    }
+
+    /// The `server.listeningAddress` line tests and scripts wait for.
+    public static func listeningLine(name: String, address: GRPCNIOTransportCore.SocketAddress) -> String {
+        if let ipv4 = address.ipv4 { return "\(name) listening on \(ipv4.host):\(ipv4.port)" }
+        if let ipv6 = address.ipv6 { return "\(name) listening on [\(ipv6.host)]:\(ipv6.port)" }
+        return "\(name) listening on \(address)"
+    }
+}
+
+struct ServerService<Transport: ServerTransport>: Service {
+    let server: GRPCServer<Transport>
+
+    func run() async throws {
+        try await withGracefulShutdownHandler {
+            try await server.serve()
+        } onGracefulShutdown: {
+            server.beginGracefulShutdown()
+        }
+    }
+}
+
+/// Announces the bound address once listening and marks the service healthy;
+/// on graceful shutdown marks it unhealthy first, before the server drains.
+struct Announcer: Service {
+    let name: String
+    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let health: HealthService
+    let logger: Logger
+
+    func run() async throws {
+        guard let address = try await server.listeningAddress else {
+            throw RPCError(code: .unavailable, message: "\(name) stopped before it was listening")
+        }
+        print(ServerRuntime.listeningLine(name: name, address: address))
+        fflush(nil)
+        logger.info("serving", metadata: ["address": "\(address)"])
+        health.setServing(true)
+        try? await gracefulShutdown()
+        health.shutDown()
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import GRDB
+
+/// Opens a service's SQLite database the one way Laurel wants it.
+public enum DatabaseBootstrap {
+    /// The on-disk database `<dataDirectory>/<name>.sqlite`.
+    ///
+    /// WAL with `synchronous=FULL`: GRDB's default NORMAL may lose the last
+    /// commits on power loss, and an acknowledged point must never be lost.
+    public static func open(name: String, in dataDirectory: String) throws -> DatabasePool {
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent("\(name).sqlite").path
+        return try DatabasePool(path: path, configuration: configuration())
+    }
+
+    /// A private in-memory database, for domain tests.
+    public static func inMemory() throws -> DatabaseQueue {
+        try DatabaseQueue(configuration: configuration())
+    }
+
+    public static func configuration() -> Configuration {
+        var config = Configuration()
+        config.foreignKeysEnabled = true
+        // Writers queue behind each other inside GRDB; this only covers another
+        // process (an operator's sqlite3 shell) holding the lock.
+        config.busyMode = .timeout(5)
+        config.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        return config
+    }
+}

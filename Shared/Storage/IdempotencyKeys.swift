@@ -1,0 +1,65 @@
+import Foundation
+import GRDB
+
+/// The first result of every mutating call, by its client-supplied key, so a
+/// repeat returns exactly that result and changes nothing.
+///
+/// `run` stores the result in the same transaction as the change it
+/// describes: a key is recorded if and only if the change was committed.
+public enum IdempotencyKeys {
+    /// Appended to a service's own migrator.
+    public static func migrate(_ db: Database) throws {
+        try db.create(table: "idempotency_key") { t in
+            t.column("scope", .text).notNull()
+            t.column("key", .text).notNull()
+            t.column("fingerprint", .blob).notNull()
+            t.column("result", .blob).notNull()
+            t.column("created_at", .datetime).notNull()
+            t.primaryKey(["scope", "key"])
+        }
+    }
+
+    /// Replays the stored result of `key` in `scope`, or runs `body` and stores
+    /// its result. The request is compared as its canonical JSON encoding: the
+    /// same key with a different request throws `IdempotencyKeyReused`.
+    public static func run<Request: Encodable, Result: Codable>(
+        _ db: Database,
+        scope: String,
+        key: String,
+        field: String,
+        request: Request,
+        now: Date,
+        body: () throws -> Result
+    ) throws -> Result {
+        let fingerprint = try encoder.encode(request)
+        if let row = try Row.fetchOne(
+            db,
+            sql: "SELECT fingerprint, result FROM idempotency_key WHERE scope = ? AND key = ?",
+            arguments: [scope, key]
+        ) {
+            guard (row["fingerprint"] as Data) == fingerprint else {
+                throw IdempotencyKeyReused(field: field, key: key)
+            }
+            return try decoder.decode(Result.self, from: row["result"] as Data)
+        }
+        let result = try body()
+        try db.execute(
+            sql: "INSERT INTO idempotency_key (scope, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)",
+            arguments: [scope, key, fingerprint, try encoder.encode(result), now]
+        )
+        return result
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return encoder
+    }()
+
+    private static let decoder: JSONDecoder = {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        return decoder
+    }()
+}

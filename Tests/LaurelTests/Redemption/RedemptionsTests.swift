@@ -1,0 +1,159 @@
+import CatalogService
+import Foundation
+import GRPCCore
+import LaurelShared
+import MembersService
+import RedemptionService
+import Testing
+
+/// The redemption saga on in-memory databases, with the real members and
+/// catalog domains as its peers.
+@Suite struct RedemptionsTests {
+    let laurel: LocalLaurel
+
+    init() throws {
+        laurel = try LocalLaurel()
+    }
+
+    func redeem(_ member: Member, _ reward: Reward, quantity: Int64 = 1, key: String = uniqueKey()) async throws -> Redemption {
+        try await laurel.redemptions.redeem(RedeemRequest(memberId: member.id, rewardId: reward.id, quantity: quantity, idempotencyKey: key))
+    }
+
+    func expectFailure(_ reason: String, code: RPCError.Code, _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            Issue.record("expected \(reason)")
+        } catch let error as RedemptionError {
+            #expect(error.reason == reason)
+            #expect(error.code == code)
+        } catch {
+            Issue.record("expected \(reason), got \(error)")
+        }
+    }
+
+    @Test func aRedemptionSpendsPointsTakesStockAndIssuesAVoucher() async throws {
+        let member = try await laurel.member(points: 250)
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        let redemption = try await redeem(member, reward, quantity: 2)
+        #expect(redemption.status == .completed)
+        #expect(redemption.pointsSpent == 200)
+        let code = try #require(redemption.voucherCode)
+        #expect(code.wholeMatch(of: /[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}/) != nil)
+        #expect(try await laurel.members.balance(memberId: member.id).available == 50)
+        let stock = try await laurel.catalog.reward(.id(reward.id))
+        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (3, 0, 2))
+        try await expectLedgerBalances(laurel.members.database)
+    }
+
+    @Test func tooFewPointsGivesTheStockBack() async throws {
+        let member = try await laurel.member(points: 50)
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        await expectFailure("INSUFFICIENT_POINTS", code: .failedPrecondition) { _ = try await redeem(member, reward) }
+        #expect(try await laurel.catalog.reward(.id(reward.id)).stockAvailable == 5)
+        #expect(try await laurel.members.balance(memberId: member.id).available == 50)
+    }
+
+    @Test func outOfStockTakesNoPoints() async throws {
+        let member = try await laurel.member(points: 500)
+        let reward = try await laurel.reward(cost: 100, stock: 1)
+        await expectFailure("OUT_OF_STOCK", code: .failedPrecondition) { _ = try await redeem(member, reward, quantity: 2) }
+        #expect(try await laurel.members.balance(memberId: member.id) .available == 500)
+    }
+
+    @Test func anUnknownMemberIsNotFoundAndTheStockIsReturned() async throws {
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        await expectFailure("MEMBER_NOT_FOUND", code: .notFound) {
+            _ = try await laurel.redemptions.redeem(RedeemRequest(memberId: "mbr_nobody", rewardId: reward.id, quantity: 1, idempotencyKey: "k"))
+        }
+        #expect(try await laurel.catalog.reward(.id(reward.id)).stockAvailable == 5)
+    }
+
+    @Test func anUnavailableRewardIsRefused() async throws {
+        let member = try await laurel.member(points: 500)
+        let reward = try await laurel.catalog.archive(rewardId: try await laurel.reward(cost: 100, stock: 5).id)
+        await expectFailure("REWARD_NOT_AVAILABLE", code: .failedPrecondition) { _ = try await redeem(member, reward) }
+    }
+
+    @Test func theSameKeyReturnsTheSameRedemptionAndAnotherBodyIsRefused() async throws {
+        let member = try await laurel.member(points: 500)
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        let first = try await redeem(member, reward, key: "once")
+        let again = try await redeem(member, reward, key: "once")
+        #expect(again == first)
+        #expect(try await laurel.members.balance(memberId: member.id).available == 400)
+        await expectError(IdempotencyKeyReused(field: "idempotency_key", key: "once")) {
+            _ = try await redeem(member, reward, quantity: 2, key: "once")
+        }
+        // A refusal is remembered too: the same key gets the same answer.
+        let poor = try await laurel.member(points: 0)
+        await expectFailure("INSUFFICIENT_POINTS", code: .failedPrecondition) { _ = try await redeem(poor, reward, key: "poor") }
+        _ = try await laurel.members.adjust(AdjustRequest(memberId: poor.id, delta: 1_000, reason: "t", requestId: "t"))
+        await expectFailure("INSUFFICIENT_POINTS", code: .failedPrecondition) { _ = try await redeem(poor, reward, key: "poor") }
+    }
+
+    @Test func cancellingRefundsThePointsAndRestocks() async throws {
+        let member = try await laurel.member(points: 300)
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        let redemption = try await redeem(member, reward, quantity: 3)
+        let cancelled = try await laurel.redemptions.cancel(id: redemption.id, reason: "changed mind")
+        #expect(cancelled.status == .cancelled)
+        #expect(cancelled.cancelReason == "changed mind")
+        #expect(try await laurel.redemptions.cancel(id: redemption.id, reason: "again") == cancelled)
+        #expect(try await laurel.members.balance(memberId: member.id).available == 300)
+        #expect(try await laurel.catalog.reward(.id(reward.id)).stockAvailable == 5)
+        let refund = try await laurel.members.ledger(memberId: member.id, pageSize: 1, after: nil).items.first
+        #expect(refund?.kind == .refund)
+        #expect(refund?.reference == redemption.id)
+        try await expectLedgerBalances(laurel.members.database)
+
+        let poor = try await laurel.member(points: 0)
+        let failedKey = uniqueKey()
+        await expectFailure("INSUFFICIENT_POINTS", code: .failedPrecondition) { _ = try await redeem(poor, reward, key: failedKey) }
+        let failed = try #require(try await laurel.redemptions.redemptions(memberId: poor.id, pageSize: 10, after: nil).items.first)
+        await expectError(RedemptionError.notCompleted(redemptionId: failed.id, status: .failed)) {
+            _ = try await laurel.redemptions.cancel(id: failed.id, reason: "")
+        }
+    }
+
+    @Test func aPeerOutageGivesEverythingBackAndTheSameKeyCanRetry() async throws {
+        let member = try await laurel.member(points: 100)
+        let reward = try await laurel.reward(cost: 100, stock: 1)
+        laurel.membersOutage.isDown = true
+        await expectFailure("PEER_UNAVAILABLE", code: .unavailable) { _ = try await redeem(member, reward, key: "retry-me") }
+        // Members is down, so only the stock could be given back for now.
+        #expect(try await laurel.catalog.reward(.id(reward.id)).stockAvailable == 1)
+
+        laurel.membersOutage.isDown = false
+        let redemption = try await redeem(member, reward, key: "retry-me")
+        #expect(redemption.status == .completed)
+        #expect(redemption.attempt == 2)
+        #expect(try await laurel.members.balance(memberId: member.id).available == 0)
+        #expect(try await laurel.catalog.reward(.id(reward.id)).stockCommitted == 1)
+    }
+
+    @Test func anUnfinishedCompensationIsFinishedByRecovery() async throws {
+        let member = try await laurel.member(points: 100)
+        let reward = try await laurel.reward(cost: 100, stock: 1)
+        laurel.catalogOutage.isDown = true
+        await expectFailure("PEER_UNAVAILABLE", code: .unavailable) { _ = try await redeem(member, reward, key: "stuck") }
+        let stuck = try #require(try await laurel.redemptions.redemptions(memberId: member.id, pageSize: 1, after: nil).items.first)
+        #expect(stuck.status == .pending)
+
+        laurel.catalogOutage.isDown = false
+        #expect(try await laurel.redemptions.resumeUnfinished() == 1)
+        #expect(try await laurel.redemptions.redemption(id: stuck.id).status == .failed)
+        #expect(try await laurel.catalog.reward(.id(reward.id)).stockAvailable == 1)
+        #expect(try await laurel.members.balance(memberId: member.id).available == 100)
+    }
+
+    @Test func redemptionsListNewestFirst() async throws {
+        let member = try await laurel.member(points: 1_000)
+        let reward = try await laurel.reward(cost: 10, stock: 10)
+        var ids: [String] = []
+        for _ in 0..<3 { ids.append(try await redeem(member, reward).id) }
+        let first = try await laurel.redemptions.redemptions(memberId: member.id, pageSize: 2, after: nil)
+        let second = try await laurel.redemptions.redemptions(memberId: member.id, pageSize: 2, after: first.nextPageToken)
+        #expect((first.items + second.items).map(\.id) == ids.reversed())
+        #expect(second.nextPageToken == nil)
+    }
+}

@@ -1,0 +1,46 @@
+import GRDB
+import GRPCCore
+import LaurelShared
+import MembersService
+import Testing
+
+/// The members invariant: for every member, the ledger's deltas sum to the
+/// balances in the member row, and no balance is negative.
+func expectLedgerBalances(_ database: MembersDatabase, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let mismatches = try await database.writer.read { db in
+        try Row.fetchAll(db, sql: """
+            SELECT m.id, m.available, m.held,
+                   COALESCE(SUM(l.available_delta), 0) AS ledger_available,
+                   COALESCE(SUM(l.held_delta), 0) AS ledger_held
+            FROM member m LEFT JOIN ledger_entry l ON l.member_id = m.id
+            GROUP BY m.id
+            HAVING m.available != ledger_available OR m.held != ledger_held OR m.available < 0 OR m.held < 0
+            """)
+    }
+    #expect(mismatches.isEmpty, "ledger and balance disagree: \(mismatches)", sourceLocation: sourceLocation)
+}
+
+/// The same invariant seen by a client: every ledger page summed against GetBalance.
+func expectLedgerBalances(
+    members: Laurel_V1_MemberService.Client<some ClientTransport>, memberId: String,
+    sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    var available: Int64 = 0
+    var held: Int64 = 0
+    var token = ""
+    repeat {
+        let page = try await members.listLedger(.with {
+            $0.memberID = memberId
+            $0.pageSize = 7
+            $0.pageToken = token
+        })
+        for entry in page.entries {
+            available += entry.availableDelta
+            held += entry.heldDelta
+        }
+        token = page.nextPageToken
+    } while !token.isEmpty
+    let balance = try await members.getBalance(.with { $0.memberID = memberId }).balance
+    #expect(balance.available == available, sourceLocation: sourceLocation)
+    #expect(balance.held == held, sourceLocation: sourceLocation)
+}

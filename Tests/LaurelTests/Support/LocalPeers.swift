@@ -1,0 +1,92 @@
+import CatalogService
+import Foundation
+import LaurelShared
+import MembersService
+import RedemptionService
+import Synchronization
+
+/// The catalog's real domain as redemption's peer, without a network, so the
+/// saga can be tested on in-memory databases.
+struct LocalCatalogPeer: CatalogPeer {
+    let catalog: RewardCatalog
+    let outage: Outage
+
+    func reserve(rewardId: String, quantity: Int64, reservationId: String, ttlSeconds: Int64) async throws(PeerError) -> Points {
+        try await local(outage, "catalog") {
+            try await catalog.reserve(ReserveRequest(rewardId: rewardId, quantity: quantity, reservationId: reservationId, ttlSeconds: ttlSeconds))
+                .reservation.unitCostPoints
+        }
+    }
+    func commit(reservationId: String) async throws(PeerError) { try await local(outage, "catalog") { _ = try await catalog.commit(reservationId: reservationId) } }
+    func release(reservationId: String) async throws(PeerError) { try await local(outage, "catalog") { _ = try await catalog.release(reservationId: reservationId) } }
+    func restock(reservationId: String) async throws(PeerError) { try await local(outage, "catalog") { _ = try await catalog.restock(reservationId: reservationId) } }
+}
+
+struct LocalMembersPeer: MembersPeer {
+    let accounts: MemberAccounts
+    let outage: Outage
+
+    func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String) async throws(PeerError) {
+        try await local(outage, "members") {
+            _ = try await accounts.hold(HoldRequest(memberId: memberId, holdId: holdId, points: points, ttlSeconds: ttlSeconds, reason: reason))
+        }
+    }
+    func capture(holdId: String) async throws(PeerError) { try await local(outage, "members") { _ = try await accounts.capture(holdId: holdId) } }
+    func release(holdId: String) async throws(PeerError) { try await local(outage, "members") { _ = try await accounts.release(holdId: holdId) } }
+    func refund(holdId: String) async throws(PeerError) { try await local(outage, "members") { _ = try await accounts.refund(holdId: holdId) } }
+}
+
+/// Makes a peer unreachable on demand: every call fails as a network failure
+/// would, before reaching the domain.
+final class Outage: Sendable {
+    private let down = Mutex(false)
+    var isDown: Bool {
+        get { down.withLock { $0 } }
+        set { down.withLock { $0 = newValue } }
+    }
+}
+
+private func local<T>(_ outage: Outage, _ peer: String, _ body: () async throws -> T) async throws(PeerError) -> T {
+    if outage.isDown { throw .unavailable(peer: peer, detail: "connection refused") }
+    do {
+        return try await body()
+    } catch let error as any LaurelError {
+        throw .refused(code: error.code.rawValue, reason: error.reason, message: error.message, metadata: error.metadata)
+    } catch {
+        throw .unavailable(peer: peer, detail: "\(error)")
+    }
+}
+
+/// All three domains on in-memory databases, wired together.
+struct LocalLaurel {
+    let clock = TestClock()
+    let members: MemberAccounts
+    let catalog: RewardCatalog
+    let redemptions: Redemptions
+    let catalogOutage = Outage()
+    let membersOutage = Outage()
+
+    init() throws {
+        members = MemberAccounts(database: try .inMemory(), clock: clock.wallClock)
+        catalog = RewardCatalog(database: try .inMemory(), clock: clock.wallClock)
+        redemptions = Redemptions(
+            database: try .inMemory(),
+            catalog: LocalCatalogPeer(catalog: catalog, outage: catalogOutage),
+            members: LocalMembersPeer(accounts: members, outage: membersOutage),
+            clock: clock.wallClock)
+    }
+
+    /// An active member holding `points`.
+    func member(points: Points) async throws -> Member {
+        let member = try await members.enroll(EnrollRequest(externalId: uniqueKey("ext")))
+        if points > 0 {
+            _ = try await members.adjust(AdjustRequest(memberId: member.id, delta: points, reason: "test", requestId: uniqueKey()))
+        }
+        return member
+    }
+
+    func reward(cost: Points, stock: Int64) async throws -> Reward {
+        try await catalog.create(CreateRewardRequest(
+            sku: uniqueKey("sku"), name: "Free coffee", kind: .freeProduct, costPoints: cost, stock: stock, productSku: "COFFEE"))
+    }
+}

@@ -1,0 +1,97 @@
+import Synchronization
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import GRPCProtobuf
+import LaurelShared
+import Logging
+import Testing
+
+typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
+
+struct HarnessFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Serves `services` on 127.0.0.1 at a free port, with the interceptors the
+/// executables use, for the duration of `body`.
+func withServer<Result: Sendable>(
+    _ services: [any RegistrableRPCService],
+    _ body: (_ client: Client, _ port: Int) async throws -> Result
+) async throws -> Result {
+    try await withGRPCServer(
+        transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
+        services: services,
+        interceptors: [ErrorMappingInterceptor(logger: Logger(label: "laurel-tests"))]
+    ) { server in
+        guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
+        return try await withClient(port: port) { client in try await body(client, port) }
+    }
+}
+
+func withClient<Result: Sendable>(port: Int, _ body: (Client) async throws -> Result) async throws -> Result {
+    try await withGRPCClient(
+        transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
+    ) { client in
+        try await body(client)
+    }
+}
+
+/// Runs `body`, which must fail with `code`, and checks the Laurel reason
+/// (and field) the status carries in its `google.rpc.ErrorInfo`.
+func expectRPCError(
+    _ code: RPCError.Code, reason: String, field: String? = nil,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () async throws -> Void
+) async {
+    do {
+        try await body()
+        Issue.record("expected \(code) \(reason), but the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as RPCError {
+        #expect(error.code == code, "status: \(error)", sourceLocation: sourceLocation)
+        #expect(!error.message.isEmpty, sourceLocation: sourceLocation)
+        let info = error.laurelErrorInfo
+        #expect(info?.reason == reason, "status: \(error)", sourceLocation: sourceLocation)
+        if let field {
+            #expect(info?.metadata["field"] == field, "status: \(error)", sourceLocation: sourceLocation)
+        }
+    } catch {
+        Issue.record("expected an RPCError, got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// Runs `body`, which must throw the domain error `expected`.
+func expectError<E: Error & Equatable>(
+    _ expected: E, sourceLocation: SourceLocation = #_sourceLocation, _ body: () async throws -> Void
+) async {
+    do {
+        try await body()
+        Issue.record("expected \(expected), but it succeeded", sourceLocation: sourceLocation)
+    } catch let error as E {
+        #expect(error == expected, sourceLocation: sourceLocation)
+    } catch {
+        Issue.record("expected \(expected), got \(error)", sourceLocation: sourceLocation)
+    }
+}
+
+/// A clock the test moves by hand.
+final class TestClock: Sendable {
+    private let current: Mutex<Date>
+
+    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+        current = Mutex(start)
+    }
+
+    var now: Date { current.withLock { $0 } }
+
+    func advance(seconds: TimeInterval) {
+        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    }
+
+    var wallClock: WallClock { WallClock { [self] in self.now } }
+}
+
+func uniqueKey(_ prefix: String = "k") -> String {
+    "\(prefix)-\(UUID().uuidString.lowercased())"
+}
