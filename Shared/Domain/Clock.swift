@@ -2,13 +2,13 @@ import Foundation
 
 /// Where domain code reads the time, so tests can move it (hold expiry).
 public struct WallClock: Sendable {
-    private let read: @Sendable () -> Date
+    private let read: @Sendable () -> Instant
 
-    public init(_ read: @escaping @Sendable () -> Date) {
+    public init(_ read: @escaping @Sendable () -> Instant) {
         self.read = read
     }
 
-    public static let system = WallClock { Date() }
+    public static let system = WallClock { Instant(Date()) }
 
-    public var now: Date { read() }
+    public var now: Instant { read() }
 }

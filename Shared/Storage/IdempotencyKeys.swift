@@ -14,7 +14,7 @@ public enum IdempotencyKeys {
             t.column("key", .text).notNull()
             t.column("fingerprint", .blob).notNull()
             t.column("result", .blob).notNull()
-            t.column("created_at", .datetime).notNull()
+            t.column("created_at", .integer).notNull()
             t.primaryKey(["scope", "key"])
         }
     }
@@ -28,7 +28,7 @@ public enum IdempotencyKeys {
         key: String,
         field: String,
         request: Request,
-        now: Date,
+        now: Instant,
         body: () throws -> Result
     ) throws -> Result {
         let fingerprint = try encoder.encode(request)

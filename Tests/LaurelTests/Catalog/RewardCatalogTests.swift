@@ -44,7 +44,7 @@ import Testing
         (CreateRewardRequest(sku: "a", name: "VIP", kind: .exclusiveAccess, costPoints: 1, stock: -1), "stock"),
         (CreateRewardRequest(sku: "a", name: "VIP", kind: .exclusiveAccess, costPoints: 1, stock: 3, unlimitedStock: true), "stock"),
         (CreateRewardRequest(sku: "a", name: "VIP", kind: .exclusiveAccess, costPoints: 1,
-                             validFrom: Date(timeIntervalSince1970: 2_000), validUntil: Date(timeIntervalSince1970: 1_000)), "valid_until"),
+                             validFrom: Instant(millisecondsSince1970: 2_000), validUntil: Instant(millisecondsSince1970: 1_000)), "valid_until"),
     ])
     func eachKindCarriesExactlyItsValue(request: CreateRewardRequest, field: String) async throws {
         do {
@@ -99,9 +99,9 @@ import Testing
     @Test func onlyActiveInWindowUnarchivedRewardsCanBeReserved() async throws {
         let inactive = try await catalog.create(CreateRewardRequest(sku: "off", name: "Off", kind: .exclusiveAccess, costPoints: 1, stock: 1, active: false))
         let future = try await catalog.create(CreateRewardRequest(
-            sku: "soon", name: "Soon", kind: .exclusiveAccess, costPoints: 1, stock: 1, validFrom: clock.now.addingTimeInterval(60)))
+            sku: "soon", name: "Soon", kind: .exclusiveAccess, costPoints: 1, stock: 1, validFrom: clock.now.adding(seconds: 60)))
         let past = try await catalog.create(CreateRewardRequest(
-            sku: "gone", name: "Gone", kind: .exclusiveAccess, costPoints: 1, stock: 1, validUntil: clock.now.addingTimeInterval(-1)))
+            sku: "gone", name: "Gone", kind: .exclusiveAccess, costPoints: 1, stock: 1, validUntil: clock.now.adding(seconds: -1)))
         let archived = try await catalog.archive(rewardId: try await catalog.create(coffee()).id)
 
         for (reward, why) in [(inactive, RewardUnavailability.inactive), (future, .notYetValid), (past, .expired), (archived, .archived)] {

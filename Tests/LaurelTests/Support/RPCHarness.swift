@@ -7,7 +7,11 @@ import LaurelShared
 import Logging
 import Testing
 
-typealias Client = GRPCClient<HTTP2ClientTransport.Posix>
+typealias Transport = HTTP2ClientTransport.Posix
+typealias Client = GRPCClient<Transport>
+typealias MembersClient = Laurel_V1_MemberService.Client<Transport>
+typealias CatalogClient = Laurel_V1_CatalogService.Client<Transport>
+typealias RedemptionClient = Laurel_V1_RedemptionService.Client<Transport>
 
 struct HarnessFailure: Error, CustomStringConvertible {
     var description: String
@@ -27,6 +31,17 @@ func withServer<Result: Sendable>(
     ) { server in
         guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
         return try await withClient(port: port) { client in try await body(client, port) }
+    }
+}
+
+/// A loopback port nothing listens on: bound by a server that has since stopped.
+func closedPort() async throws -> Int {
+    try await withGRPCServer(
+        transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
+        services: []
+    ) { server in
+        guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
+        return port
     }
 }
 
@@ -77,16 +92,16 @@ func expectError<E: Error & Equatable>(
 
 /// A clock the test moves by hand.
 final class TestClock: Sendable {
-    private let current: Mutex<Date>
+    private let current: Mutex<Instant>
 
-    init(_ start: Date = Date(timeIntervalSince1970: 1_800_000_000)) {
+    init(_ start: Instant = Instant(Date())) {
         current = Mutex(start)
     }
 
-    var now: Date { current.withLock { $0 } }
+    var now: Instant { current.withLock { $0 } }
 
-    func advance(seconds: TimeInterval) {
-        current.withLock { $0 = $0.addingTimeInterval(seconds) }
+    func advance(seconds: Int64) {
+        current.withLock { $0 = $0.adding(seconds: seconds) }
     }
 
     var wallClock: WallClock { WallClock { [self] in self.now } }

@@ -22,9 +22,9 @@ public struct Reservation: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var status: ReservationStatus
     /// The price when reserved, so a later price change cannot alter a redemption in flight.
     public var unitCostPoints: Points
-    public var createdAt: Date
-    public var expiresAt: Date
-    public var settledAt: Date?
+    public var createdAt: Instant
+    public var expiresAt: Instant
+    public var settledAt: Instant?
 }
 
 public struct ReserveRequest: Codable, Sendable, Equatable {

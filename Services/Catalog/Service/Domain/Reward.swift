@@ -32,16 +32,16 @@ public struct Reward: Codable, Sendable, Equatable, FetchableRecord, Persistable
     public var stockAvailable: Int64
     public var stockReserved: Int64
     public var stockCommitted: Int64
-    public var validFrom: Date?
-    public var validUntil: Date?
+    public var validFrom: Instant?
+    public var validUntil: Instant?
     public var active: Bool
     public var archived: Bool
     public var discountPercent: Int
     public var valueCurrency: String?
     public var valueMinor: Int64?
     public var productSku: String?
-    public var createdAt: Date
-    public var updatedAt: Date
+    public var createdAt: Instant
+    public var updatedAt: Instant
 
     public var value: Money? {
         guard let valueCurrency, let valueMinor, let currency = try? Currency(valueCurrency) else { return nil }
@@ -49,7 +49,7 @@ public struct Reward: Codable, Sendable, Equatable, FetchableRecord, Persistable
     }
 
     /// Why the reward cannot be reserved at `now`, or nil if it can.
-    public func unavailability(at now: Date) -> RewardUnavailability? {
+    public func unavailability(at now: Instant) -> RewardUnavailability? {
         if archived { return .archived }
         if !active { return .inactive }
         if let validFrom, now < validFrom { return .notYetValid }
@@ -73,8 +73,8 @@ public struct CreateRewardRequest: Codable, Sendable, Equatable {
     public var costPoints: Points
     public var stock: Int64
     public var unlimitedStock: Bool
-    public var validFrom: Date?
-    public var validUntil: Date?
+    public var validFrom: Instant?
+    public var validUntil: Instant?
     /// Nil means active.
     public var active: Bool?
     public var discountPercent: Int
@@ -84,7 +84,7 @@ public struct CreateRewardRequest: Codable, Sendable, Equatable {
 
     public init(
         sku: String, name: String, description: String = "", kind: RewardKind, costPoints: Points, stock: Int64 = 0,
-        unlimitedStock: Bool = false, validFrom: Date? = nil, validUntil: Date? = nil, active: Bool? = nil,
+        unlimitedStock: Bool = false, validFrom: Instant? = nil, validUntil: Instant? = nil, active: Bool? = nil,
         discountPercent: Int = 0, valueCurrency: String = "", valueMinor: Int64 = 0, productSku: String = ""
     ) {
         self.sku = sku
@@ -110,8 +110,8 @@ public struct UpdateRewardRequest: Codable, Sendable, Equatable {
     public var name: String?
     public var description: String?
     public var costPoints: Points?
-    public var validFrom: Date?
-    public var validUntil: Date?
+    public var validFrom: Instant?
+    public var validUntil: Instant?
     public var clearValidFrom: Bool
     public var clearValidUntil: Bool
     public var active: Bool?
@@ -120,7 +120,7 @@ public struct UpdateRewardRequest: Codable, Sendable, Equatable {
 
     public init(
         rewardId: String, name: String? = nil, description: String? = nil, costPoints: Points? = nil,
-        validFrom: Date? = nil, validUntil: Date? = nil, clearValidFrom: Bool = false, clearValidUntil: Bool = false,
+        validFrom: Instant? = nil, validUntil: Instant? = nil, clearValidFrom: Bool = false, clearValidUntil: Bool = false,
         active: Bool? = nil, stockDelta: Int64 = 0, requestId: String = ""
     ) {
         self.rewardId = rewardId

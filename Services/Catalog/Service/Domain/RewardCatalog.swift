@@ -170,7 +170,7 @@ public struct RewardCatalog: Sendable {
                 let reservation = Reservation(
                     id: reservationId, rewardId: rewardId, quantity: quantity, status: .reserved,
                     unitCostPoints: reward.costPoints, createdAt: now,
-                    expiresAt: now.addingTimeInterval(TimeInterval(ttl)), settledAt: nil)
+                    expiresAt: now.adding(seconds: ttl), settledAt: nil)
                 try reservation.insert(db)
                 return ReserveResult(reservation: reservation, reward: reward)
             }
@@ -271,7 +271,7 @@ public struct RewardCatalog: Sendable {
     // MARK: Primitives
 
     /// The only place stock moves between the reward's counters.
-    static func settle(_ db: Database, _ reservation: inout Reservation, as status: ReservationStatus, now: Date) throws {
+    static func settle(_ db: Database, _ reservation: inout Reservation, as status: ReservationStatus, now: Instant) throws {
         var reward = try Self.reward(db, reservation.rewardId)
         let quantity = reservation.quantity
         switch status {
@@ -304,7 +304,7 @@ public struct RewardCatalog: Sendable {
         return reservation
     }
 
-    static func validateWindow(from: Date?, until: Date?) throws(InvalidArgument) {
+    static func validateWindow(from: Instant?, until: Instant?) throws(InvalidArgument) {
         if let from, let until, from >= until {
             throw InvalidArgument("valid_until", "must be after valid_from")
         }

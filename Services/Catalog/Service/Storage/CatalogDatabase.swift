@@ -36,16 +36,16 @@ public struct CatalogDatabase: Sendable {
                 t.column("stock_available", .integer).notNull().check { $0 >= 0 }
                 t.column("stock_reserved", .integer).notNull().check { $0 >= 0 }
                 t.column("stock_committed", .integer).notNull().check { $0 >= 0 }
-                t.column("valid_from", .datetime)
-                t.column("valid_until", .datetime)
+                t.column("valid_from", .integer)
+                t.column("valid_until", .integer)
                 t.column("active", .boolean).notNull()
                 t.column("archived", .boolean).notNull()
                 t.column("discount_percent", .integer).notNull()
                 t.column("value_currency", .text)
                 t.column("value_minor", .integer)
                 t.column("product_sku", .text)
-                t.column("created_at", .datetime).notNull()
-                t.column("updated_at", .datetime).notNull()
+                t.column("created_at", .integer).notNull()
+                t.column("updated_at", .integer).notNull()
             }
             try db.create(table: "reservation") { t in
                 t.primaryKey("id", .text)
@@ -53,9 +53,9 @@ public struct CatalogDatabase: Sendable {
                 t.column("quantity", .integer).notNull().check { $0 > 0 }
                 t.column("status", .text).notNull()
                 t.column("unit_cost_points", .integer).notNull()
-                t.column("created_at", .datetime).notNull()
-                t.column("expires_at", .datetime).notNull()
-                t.column("settled_at", .datetime)
+                t.column("created_at", .integer).notNull()
+                t.column("expires_at", .integer).notNull()
+                t.column("settled_at", .integer)
             }
             try db.create(index: "reservation_by_status_expiry", on: "reservation", columns: ["status", "expires_at"])
             try IdempotencyKeys.migrate(db)

@@ -28,7 +28,7 @@ public struct LedgerEntry: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var heldAfter: Points
     public var reference: String
     public var reason: String
-    public var createdAt: Date
+    public var createdAt: Instant
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
@@ -54,9 +54,9 @@ public struct Hold: Codable, Sendable, Equatable, FetchableRecord, PersistableRe
     public var points: Points
     public var status: HoldStatus
     public var reason: String
-    public var createdAt: Date
-    public var expiresAt: Date
-    public var settledAt: Date?
+    public var createdAt: Instant
+    public var expiresAt: Instant
+    public var settledAt: Instant?
 }
 
 public struct HoldRequest: Codable, Sendable, Equatable {

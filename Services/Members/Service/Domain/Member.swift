@@ -28,8 +28,8 @@ public struct Member: Codable, Sendable, Equatable, FetchableRecord, Persistable
     public var available: Points
     public var held: Points
     public var lifetimeEarned: Points
-    public var enrolledAt: Date
-    public var updatedAt: Date
+    public var enrolledAt: Instant
+    public var updatedAt: Instant
 
     public static let defaultTier = "BASE"
 

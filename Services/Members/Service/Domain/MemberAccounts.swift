@@ -114,7 +114,7 @@ public struct MemberAccounts: Sendable {
             }
         }
         let now = clock.now
-        if let occurredAt = request.occurredAt, occurredAt > now.addingTimeInterval(300) {
+        if let occurredAt = request.occurredAt, occurredAt > now.adding(seconds: 300) {
             throw InvalidArgument("occurred_at", "must not be in the future")
         }
         let points = earnPolicy.points(for: amount)
@@ -196,7 +196,7 @@ public struct MemberAccounts: Sendable {
                 try Self.post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
                 let hold = Hold(
                     id: holdId, memberId: memberId, points: points, status: .held, reason: reason,
-                    createdAt: now, expiresAt: now.addingTimeInterval(TimeInterval(ttl)), settledAt: nil)
+                    createdAt: now, expiresAt: now.adding(seconds: ttl), settledAt: nil)
                 try hold.insert(db)
                 return HoldResult(hold: hold, balance: member.balance)
             }
@@ -303,7 +303,7 @@ public struct MemberAccounts: Sendable {
     @discardableResult
     static func post(
         _ db: Database, _ member: inout Member, kind: LedgerKind, available: Points, held: Points = 0,
-        reference: String, reason: String, now: Date
+        reference: String, reason: String, now: Instant
     ) throws -> LedgerEntry {
         let (newAvailable, overflowA) = member.available.addingReportingOverflow(available)
         let (newHeld, overflowH) = member.held.addingReportingOverflow(held)
@@ -328,7 +328,7 @@ public struct MemberAccounts: Sendable {
 
     /// Ends a HELD hold: captured spends the points, released and expired give
     /// them back; refunded gives back the points of a captured hold.
-    static func settle(_ db: Database, _ hold: inout Hold, _ member: inout Member, as status: HoldStatus, now: Date) throws {
+    static func settle(_ db: Database, _ hold: inout Hold, _ member: inout Member, as status: HoldStatus, now: Instant) throws {
         switch status {
         case .captured:
             try post(db, &member, kind: .capture, available: 0, held: -hold.points, reference: hold.id, reason: hold.reason, now: now)
@@ -366,7 +366,7 @@ public struct MemberAccounts: Sendable {
 
     private func pastDate(_ text: String, field: String) throws -> CalendarDate {
         let date = try CalendarDate(parsing: text, field: field)
-        guard date <= CalendarDate(clock.now) else { throw InvalidArgument(field, "must not be in the future") }
+        guard date <= CalendarDate(clock.now.date) else { throw InvalidArgument(field, "must not be in the future") }
         return date
     }
 }

@@ -23,9 +23,9 @@ public struct PurchaseRequest: Codable, Sendable, Equatable {
     public var amountMinor: Int64
     public var lines: [PurchaseLine]
     /// Nil means "now".
-    public var occurredAt: Date?
+    public var occurredAt: Instant?
 
-    public init(memberId: String, orderId: String, currencyCode: String, amountMinor: Int64, lines: [PurchaseLine] = [], occurredAt: Date? = nil) {
+    public init(memberId: String, orderId: String, currencyCode: String, amountMinor: Int64, lines: [PurchaseLine] = [], occurredAt: Instant? = nil) {
         self.memberId = memberId
         self.orderId = orderId
         self.currencyCode = currencyCode
@@ -53,8 +53,8 @@ struct PurchaseRecord: Codable, FetchableRecord, PersistableRecord {
     var amountMinor: Int64
     var pointsEarned: Points
     var ledgerEntryId: Int64?
-    var occurredAt: Date
-    var recordedAt: Date
+    var occurredAt: Instant
+    var recordedAt: Instant
 }
 
 struct PurchaseLineRecord: Codable, FetchableRecord, PersistableRecord {

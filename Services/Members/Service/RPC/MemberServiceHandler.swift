@@ -61,7 +61,7 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
             lines: request.lines.map {
                 PurchaseLine(sku: $0.sku, category: $0.category, quantity: $0.quantity, unitPriceMinor: $0.unitPriceMinor)
             },
-            occurredAt: request.hasOccurredAt ? try request.occurredAt.validatedDate(field: "occurred_at") : nil))
+            occurredAt: request.hasOccurredAt ? try request.occurredAt.validatedInstant(field: "occurred_at") : nil))
         return .with {
             $0.pointsEarned = result.pointsEarned
             $0.balance = .init(result.balance)

@@ -37,8 +37,8 @@ public struct MembersDatabase: Sendable {
                 t.column("available", .integer).notNull().check { $0 >= 0 }
                 t.column("held", .integer).notNull().check { $0 >= 0 }
                 t.column("lifetime_earned", .integer).notNull()
-                t.column("enrolled_at", .datetime).notNull()
-                t.column("updated_at", .datetime).notNull()
+                t.column("enrolled_at", .integer).notNull()
+                t.column("updated_at", .integer).notNull()
             }
             try db.create(table: "ledger_entry") { t in
                 t.autoIncrementedPrimaryKey("id")
@@ -50,7 +50,7 @@ public struct MembersDatabase: Sendable {
                 t.column("held_after", .integer).notNull()
                 t.column("reference", .text).notNull()
                 t.column("reason", .text).notNull()
-                t.column("created_at", .datetime).notNull()
+                t.column("created_at", .integer).notNull()
             }
             try db.create(index: "ledger_entry_by_member", on: "ledger_entry", columns: ["member_id", "id"])
             try db.create(table: "hold") { t in
@@ -59,9 +59,9 @@ public struct MembersDatabase: Sendable {
                 t.column("points", .integer).notNull().check { $0 > 0 }
                 t.column("status", .text).notNull()
                 t.column("reason", .text).notNull()
-                t.column("created_at", .datetime).notNull()
-                t.column("expires_at", .datetime).notNull()
-                t.column("settled_at", .datetime)
+                t.column("created_at", .integer).notNull()
+                t.column("expires_at", .integer).notNull()
+                t.column("settled_at", .integer)
             }
             try db.create(index: "hold_by_status_expiry", on: "hold", columns: ["status", "expires_at"])
             try db.create(table: "purchase") { t in
@@ -71,8 +71,8 @@ public struct MembersDatabase: Sendable {
                 t.column("amount_minor", .integer).notNull()
                 t.column("points_earned", .integer).notNull()
                 t.column("ledger_entry_id", .integer).references("ledger_entry", column: "id")
-                t.column("occurred_at", .datetime).notNull()
-                t.column("recorded_at", .datetime).notNull()
+                t.column("occurred_at", .integer).notNull()
+                t.column("recorded_at", .integer).notNull()
             }
             try db.create(index: "purchase_by_member", on: "purchase", columns: ["member_id", "occurred_at"])
             try db.create(table: "purchase_line") { t in

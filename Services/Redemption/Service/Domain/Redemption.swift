@@ -68,8 +68,8 @@ public struct Redemption: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var voucherCode: String?
     public var failure: RedemptionFailure?
     public var cancelReason: String
-    public var createdAt: Date
-    public var updatedAt: Date
+    public var createdAt: Instant
+    public var updatedAt: Instant
 
     public var status: RedemptionStatus { step.status }
 

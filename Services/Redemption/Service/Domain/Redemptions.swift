@@ -303,7 +303,7 @@ public struct Redemptions: Sendable {
 
     /// A redemption that failed only because a peer was unreachable may be
     /// tried again under the same key, with fresh reservation and hold ids.
-    static func startNextAttemptIfRetryable(_ db: Database, _ redemption: inout Redemption, now: Date) throws -> Bool {
+    static func startNextAttemptIfRetryable(_ db: Database, _ redemption: inout Redemption, now: Instant) throws -> Bool {
         guard redemption.step == .failed, redemption.failure?.retryable == true else { return false }
         redemption.attempt += 1
         redemption.step = .pending

@@ -37,8 +37,8 @@ public struct RedemptionDatabase: Sendable {
                 t.column("voucher_code", .text).unique()
                 t.column("failure", .jsonText)
                 t.column("cancel_reason", .text).notNull()
-                t.column("created_at", .datetime).notNull()
-                t.column("updated_at", .datetime).notNull()
+                t.column("created_at", .integer).notNull()
+                t.column("updated_at", .integer).notNull()
             }
             try db.create(index: "redemption_by_member", on: "redemption", columns: ["member_id", "seq"])
             try db.create(index: "redemption_by_step", on: "redemption", columns: ["step"])
