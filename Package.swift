@@ -46,6 +46,7 @@ let package = Package(
         .executable(name: "laurel-members", targets: ["laurel-members"]),
         .executable(name: "laurel-catalog", targets: ["laurel-catalog"]),
         .executable(name: "laurel-redemption", targets: ["laurel-redemption"]),
+        .executable(name: "laurel-health-probe", targets: ["laurel-health-probe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
@@ -82,10 +83,24 @@ let package = Package(
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         ])
         + [
+            .executableTarget(
+                name: "laurel-health-probe",
+                dependencies: [
+                    "LaurelShared",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "GRPCCore", package: "grpc-swift-2"),
+                    .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                ],
+                path: "Tools/HealthProbe",
+                swiftSettings: swiftSettings
+            ),
             .testTarget(
                 name: "LaurelTests",
                 dependencies: [
                     "LaurelShared", "MembersService", "CatalogService", "RedemptionService",
+                    // The end-to-end tests run these as processes; depending on
+                    // them makes `swift test` build them first.
+                    "laurel-members", "laurel-catalog", "laurel-redemption",
                     .product(name: "GRDB", package: "GRDB.swift"),
                     .product(name: "GRPCCore", package: "grpc-swift-2"),
                     .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
