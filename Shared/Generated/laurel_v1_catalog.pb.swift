@@ -261,6 +261,19 @@ public nonisolated struct Laurel_V1_Reward: @unchecked Sendable {
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
 
+  /// Most units one member may hold reserved or redeemed at once; 0 = no limit.
+  public var perMemberLimit: Int32 {
+    get {_storage._perMemberLimit}
+    set {_uniqueStorage()._perMemberLimit = newValue}
+  }
+
+  /// Tier code a member needs at least (by the members service's tier order);
+  /// empty = any member.
+  public var minTier: String {
+    get {_storage._minTier}
+    set {_uniqueStorage()._minTier = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -268,79 +281,114 @@ public nonisolated struct Laurel_V1_Reward: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
-public nonisolated struct Laurel_V1_CreateRewardRequest: Sendable {
+public nonisolated struct Laurel_V1_CreateRewardRequest: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var sku: String = String()
+  public var sku: String {
+    get {_storage._sku}
+    set {_uniqueStorage()._sku = newValue}
+  }
 
-  public var name: String = String()
+  public var name: String {
+    get {_storage._name}
+    set {_uniqueStorage()._name = newValue}
+  }
 
-  public var description_p: String = String()
+  public var description_p: String {
+    get {_storage._description_p}
+    set {_uniqueStorage()._description_p = newValue}
+  }
 
-  public var kind: Laurel_V1_RewardKind = .unspecified
+  public var kind: Laurel_V1_RewardKind {
+    get {_storage._kind}
+    set {_uniqueStorage()._kind = newValue}
+  }
 
   /// > 0.
-  public var costPoints: Int64 = 0
+  public var costPoints: Int64 {
+    get {_storage._costPoints}
+    set {_uniqueStorage()._costPoints = newValue}
+  }
 
   /// Initial units; ignored (must be 0) when unlimited_stock.
-  public var stock: Int64 = 0
+  public var stock: Int64 {
+    get {_storage._stock}
+    set {_uniqueStorage()._stock = newValue}
+  }
 
-  public var unlimitedStock: Bool = false
+  public var unlimitedStock: Bool {
+    get {_storage._unlimitedStock}
+    set {_uniqueStorage()._unlimitedStock = newValue}
+  }
 
   public var validFrom: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_validFrom ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_validFrom = newValue}
+    get {_storage._validFrom ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._validFrom = newValue}
   }
   /// Returns true if `validFrom` has been explicitly set.
-  public var hasValidFrom: Bool {self._validFrom != nil}
+  public var hasValidFrom: Bool {_storage._validFrom != nil}
   /// Clears the value of `validFrom`. Subsequent reads from it will return its default value.
-  public mutating func clearValidFrom() {self._validFrom = nil}
+  public mutating func clearValidFrom() {_uniqueStorage()._validFrom = nil}
 
   public var validUntil: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_validUntil ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_validUntil = newValue}
+    get {_storage._validUntil ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._validUntil = newValue}
   }
   /// Returns true if `validUntil` has been explicitly set.
-  public var hasValidUntil: Bool {self._validUntil != nil}
+  public var hasValidUntil: Bool {_storage._validUntil != nil}
   /// Clears the value of `validUntil`. Subsequent reads from it will return its default value.
-  public mutating func clearValidUntil() {self._validUntil = nil}
+  public mutating func clearValidUntil() {_uniqueStorage()._validUntil = nil}
 
   /// Defaults to true.
   public var active: Bool {
-    get {_active ?? false}
-    set {_active = newValue}
+    get {_storage._active ?? false}
+    set {_uniqueStorage()._active = newValue}
   }
   /// Returns true if `active` has been explicitly set.
-  public var hasActive: Bool {self._active != nil}
+  public var hasActive: Bool {_storage._active != nil}
   /// Clears the value of `active`. Subsequent reads from it will return its default value.
-  public mutating func clearActive() {self._active = nil}
+  public mutating func clearActive() {_uniqueStorage()._active = nil}
 
   /// 1..100, for REWARD_KIND_DISCOUNT_PERCENT.
-  public var discountPercent: Int32 = 0
+  public var discountPercent: Int32 {
+    get {_storage._discountPercent}
+    set {_uniqueStorage()._discountPercent = newValue}
+  }
 
   /// For DISCOUNT_AMOUNT, GIFT_CARD and CASHBACK.
   public var value: Laurel_V1_Money {
-    get {_value ?? Laurel_V1_Money()}
-    set {_value = newValue}
+    get {_storage._value ?? Laurel_V1_Money()}
+    set {_uniqueStorage()._value = newValue}
   }
   /// Returns true if `value` has been explicitly set.
-  public var hasValue: Bool {self._value != nil}
+  public var hasValue: Bool {_storage._value != nil}
   /// Clears the value of `value`. Subsequent reads from it will return its default value.
-  public mutating func clearValue() {self._value = nil}
+  public mutating func clearValue() {_uniqueStorage()._value = nil}
 
   /// For FREE_PRODUCT.
-  public var productSku: String = String()
+  public var productSku: String {
+    get {_storage._productSku}
+    set {_uniqueStorage()._productSku = newValue}
+  }
+
+  /// 0..1000000; 0 = no limit.
+  public var perMemberLimit: Int32 {
+    get {_storage._perMemberLimit}
+    set {_uniqueStorage()._perMemberLimit = newValue}
+  }
+
+  public var minTier: String {
+    get {_storage._minTier}
+    set {_uniqueStorage()._minTier = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _validFrom: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _validUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _active: Bool? = nil
-  fileprivate var _value: Laurel_V1_Money? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Laurel_V1_CreateRewardResponse: Sendable {
@@ -494,6 +542,25 @@ public nonisolated struct Laurel_V1_UpdateRewardRequest: Sendable {
   /// retried update cannot add the stock twice.
   public var requestID: String = String()
 
+  public var perMemberLimit: Int32 {
+    get {_perMemberLimit ?? 0}
+    set {_perMemberLimit = newValue}
+  }
+  /// Returns true if `perMemberLimit` has been explicitly set.
+  public var hasPerMemberLimit: Bool {self._perMemberLimit != nil}
+  /// Clears the value of `perMemberLimit`. Subsequent reads from it will return its default value.
+  public mutating func clearPerMemberLimit() {self._perMemberLimit = nil}
+
+  /// The empty string removes the requirement.
+  public var minTier: String {
+    get {_minTier ?? String()}
+    set {_minTier = newValue}
+  }
+  /// Returns true if `minTier` has been explicitly set.
+  public var hasMinTier: Bool {self._minTier != nil}
+  /// Clears the value of `minTier`. Subsequent reads from it will return its default value.
+  public mutating func clearMinTier() {self._minTier = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -504,6 +571,8 @@ public nonisolated struct Laurel_V1_UpdateRewardRequest: Sendable {
   fileprivate var _validFrom: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _validUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _active: Bool? = nil
+  fileprivate var _perMemberLimit: Int32? = nil
+  fileprivate var _minTier: String? = nil
 }
 
 public nonisolated struct Laurel_V1_UpdateRewardResponse: Sendable {
@@ -628,6 +697,8 @@ public nonisolated struct Laurel_V1_Reservation: Sendable {
   /// Clears the value of `expiresAt`. Subsequent reads from it will return its default value.
   public mutating func clearExpiresAt() {self._expiresAt = nil}
 
+  public var memberID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -650,6 +721,11 @@ public nonisolated struct Laurel_V1_ReserveStockRequest: Sendable {
 
   /// 1..604800; 0 means 300.
   public var ttlSeconds: Int64 = 0
+
+  /// Who the stock is for; required when the reward has a per_member_limit,
+  /// which is checked against this member's reserved and committed units in
+  /// the same transaction (PER_MEMBER_LIMIT_REACHED).
+  public var memberID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -833,7 +909,7 @@ nonisolated extension Laurel_V1_ReservationStatus: SwiftProtobuf._ProtoNameProvi
 
 nonisolated extension Laurel_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Reward"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reward_id\0\u{1}sku\0\u{1}name\0\u{1}description\0\u{1}kind\0\u{3}cost_points\0\u{3}unlimited_stock\0\u{3}stock_available\0\u{3}stock_reserved\0\u{3}stock_committed\0\u{3}valid_from\0\u{3}valid_until\0\u{1}active\0\u{1}archived\0\u{3}discount_percent\0\u{1}value\0\u{3}product_sku\0\u{3}created_at\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reward_id\0\u{1}sku\0\u{1}name\0\u{1}description\0\u{1}kind\0\u{3}cost_points\0\u{3}unlimited_stock\0\u{3}stock_available\0\u{3}stock_reserved\0\u{3}stock_committed\0\u{3}valid_from\0\u{3}valid_until\0\u{1}active\0\u{1}archived\0\u{3}discount_percent\0\u{1}value\0\u{3}product_sku\0\u{3}created_at\0\u{3}updated_at\0\u{3}per_member_limit\0\u{3}min_tier\0")
 
   fileprivate class _StorageClass {
     var _rewardID: String = String()
@@ -855,6 +931,8 @@ nonisolated extension Laurel_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._Me
     var _productSku: String = String()
     var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _perMemberLimit: Int32 = 0
+    var _minTier: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -884,6 +962,8 @@ nonisolated extension Laurel_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._Me
       _productSku = source._productSku
       _createdAt = source._createdAt
       _updatedAt = source._updatedAt
+      _perMemberLimit = source._perMemberLimit
+      _minTier = source._minTier
     }
   }
 
@@ -921,6 +1001,8 @@ nonisolated extension Laurel_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._Me
         case 17: try { try decoder.decodeSingularStringField(value: &_storage._productSku) }()
         case 18: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
         case 19: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 20: try { try decoder.decodeSingularInt32Field(value: &_storage._perMemberLimit) }()
+        case 21: try { try decoder.decodeSingularStringField(value: &_storage._minTier) }()
         default: break
         }
       }
@@ -990,6 +1072,12 @@ nonisolated extension Laurel_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._Me
       try { if let v = _storage._updatedAt {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
       } }()
+      if _storage._perMemberLimit != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._perMemberLimit, fieldNumber: 20)
+      }
+      if !_storage._minTier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._minTier, fieldNumber: 21)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1018,6 +1106,8 @@ nonisolated extension Laurel_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._Me
         if _storage._productSku != rhs_storage._productSku {return false}
         if _storage._createdAt != rhs_storage._createdAt {return false}
         if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._perMemberLimit != rhs_storage._perMemberLimit {return false}
+        if _storage._minTier != rhs_storage._minTier {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1029,93 +1119,167 @@ nonisolated extension Laurel_V1_Reward: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Laurel_V1_CreateRewardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".CreateRewardRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}name\0\u{1}description\0\u{1}kind\0\u{3}cost_points\0\u{1}stock\0\u{3}unlimited_stock\0\u{3}valid_from\0\u{3}valid_until\0\u{1}active\0\u{3}discount_percent\0\u{1}value\0\u{3}product_sku\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}name\0\u{1}description\0\u{1}kind\0\u{3}cost_points\0\u{1}stock\0\u{3}unlimited_stock\0\u{3}valid_from\0\u{3}valid_until\0\u{1}active\0\u{3}discount_percent\0\u{1}value\0\u{3}product_sku\0\u{3}per_member_limit\0\u{3}min_tier\0")
+
+  fileprivate class _StorageClass {
+    var _sku: String = String()
+    var _name: String = String()
+    var _description_p: String = String()
+    var _kind: Laurel_V1_RewardKind = .unspecified
+    var _costPoints: Int64 = 0
+    var _stock: Int64 = 0
+    var _unlimitedStock: Bool = false
+    var _validFrom: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _validUntil: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _active: Bool? = nil
+    var _discountPercent: Int32 = 0
+    var _value: Laurel_V1_Money? = nil
+    var _productSku: String = String()
+    var _perMemberLimit: Int32 = 0
+    var _minTier: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _sku = source._sku
+      _name = source._name
+      _description_p = source._description_p
+      _kind = source._kind
+      _costPoints = source._costPoints
+      _stock = source._stock
+      _unlimitedStock = source._unlimitedStock
+      _validFrom = source._validFrom
+      _validUntil = source._validUntil
+      _active = source._active
+      _discountPercent = source._discountPercent
+      _value = source._value
+      _productSku = source._productSku
+      _perMemberLimit = source._perMemberLimit
+      _minTier = source._minTier
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.sku) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.name) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.description_p) }()
-      case 4: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
-      case 5: try { try decoder.decodeSingularInt64Field(value: &self.costPoints) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.stock) }()
-      case 7: try { try decoder.decodeSingularBoolField(value: &self.unlimitedStock) }()
-      case 8: try { try decoder.decodeSingularMessageField(value: &self._validFrom) }()
-      case 9: try { try decoder.decodeSingularMessageField(value: &self._validUntil) }()
-      case 10: try { try decoder.decodeSingularBoolField(value: &self._active) }()
-      case 11: try { try decoder.decodeSingularInt32Field(value: &self.discountPercent) }()
-      case 12: try { try decoder.decodeSingularMessageField(value: &self._value) }()
-      case 13: try { try decoder.decodeSingularStringField(value: &self.productSku) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._sku) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._name) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._description_p) }()
+        case 4: try { try decoder.decodeSingularEnumField(value: &_storage._kind) }()
+        case 5: try { try decoder.decodeSingularInt64Field(value: &_storage._costPoints) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._stock) }()
+        case 7: try { try decoder.decodeSingularBoolField(value: &_storage._unlimitedStock) }()
+        case 8: try { try decoder.decodeSingularMessageField(value: &_storage._validFrom) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._validUntil) }()
+        case 10: try { try decoder.decodeSingularBoolField(value: &_storage._active) }()
+        case 11: try { try decoder.decodeSingularInt32Field(value: &_storage._discountPercent) }()
+        case 12: try { try decoder.decodeSingularMessageField(value: &_storage._value) }()
+        case 13: try { try decoder.decodeSingularStringField(value: &_storage._productSku) }()
+        case 14: try { try decoder.decodeSingularInt32Field(value: &_storage._perMemberLimit) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._minTier) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.sku.isEmpty {
-      try visitor.visitSingularStringField(value: self.sku, fieldNumber: 1)
-    }
-    if !self.name.isEmpty {
-      try visitor.visitSingularStringField(value: self.name, fieldNumber: 2)
-    }
-    if !self.description_p.isEmpty {
-      try visitor.visitSingularStringField(value: self.description_p, fieldNumber: 3)
-    }
-    if self.kind != .unspecified {
-      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 4)
-    }
-    if self.costPoints != 0 {
-      try visitor.visitSingularInt64Field(value: self.costPoints, fieldNumber: 5)
-    }
-    if self.stock != 0 {
-      try visitor.visitSingularInt64Field(value: self.stock, fieldNumber: 6)
-    }
-    if self.unlimitedStock != false {
-      try visitor.visitSingularBoolField(value: self.unlimitedStock, fieldNumber: 7)
-    }
-    try { if let v = self._validFrom {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
-    } }()
-    try { if let v = self._validUntil {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
-    } }()
-    try { if let v = self._active {
-      try visitor.visitSingularBoolField(value: v, fieldNumber: 10)
-    } }()
-    if self.discountPercent != 0 {
-      try visitor.visitSingularInt32Field(value: self.discountPercent, fieldNumber: 11)
-    }
-    try { if let v = self._value {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
-    } }()
-    if !self.productSku.isEmpty {
-      try visitor.visitSingularStringField(value: self.productSku, fieldNumber: 13)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._sku.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._sku, fieldNumber: 1)
+      }
+      if !_storage._name.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._name, fieldNumber: 2)
+      }
+      if !_storage._description_p.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._description_p, fieldNumber: 3)
+      }
+      if _storage._kind != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._kind, fieldNumber: 4)
+      }
+      if _storage._costPoints != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._costPoints, fieldNumber: 5)
+      }
+      if _storage._stock != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._stock, fieldNumber: 6)
+      }
+      if _storage._unlimitedStock != false {
+        try visitor.visitSingularBoolField(value: _storage._unlimitedStock, fieldNumber: 7)
+      }
+      try { if let v = _storage._validFrom {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+      } }()
+      try { if let v = _storage._validUntil {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._active {
+        try visitor.visitSingularBoolField(value: v, fieldNumber: 10)
+      } }()
+      if _storage._discountPercent != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._discountPercent, fieldNumber: 11)
+      }
+      try { if let v = _storage._value {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+      } }()
+      if !_storage._productSku.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._productSku, fieldNumber: 13)
+      }
+      if _storage._perMemberLimit != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._perMemberLimit, fieldNumber: 14)
+      }
+      if !_storage._minTier.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._minTier, fieldNumber: 15)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Laurel_V1_CreateRewardRequest, rhs: Laurel_V1_CreateRewardRequest) -> Bool {
-    if lhs.sku != rhs.sku {return false}
-    if lhs.name != rhs.name {return false}
-    if lhs.description_p != rhs.description_p {return false}
-    if lhs.kind != rhs.kind {return false}
-    if lhs.costPoints != rhs.costPoints {return false}
-    if lhs.stock != rhs.stock {return false}
-    if lhs.unlimitedStock != rhs.unlimitedStock {return false}
-    if lhs._validFrom != rhs._validFrom {return false}
-    if lhs._validUntil != rhs._validUntil {return false}
-    if lhs._active != rhs._active {return false}
-    if lhs.discountPercent != rhs.discountPercent {return false}
-    if lhs._value != rhs._value {return false}
-    if lhs.productSku != rhs.productSku {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._sku != rhs_storage._sku {return false}
+        if _storage._name != rhs_storage._name {return false}
+        if _storage._description_p != rhs_storage._description_p {return false}
+        if _storage._kind != rhs_storage._kind {return false}
+        if _storage._costPoints != rhs_storage._costPoints {return false}
+        if _storage._stock != rhs_storage._stock {return false}
+        if _storage._unlimitedStock != rhs_storage._unlimitedStock {return false}
+        if _storage._validFrom != rhs_storage._validFrom {return false}
+        if _storage._validUntil != rhs_storage._validUntil {return false}
+        if _storage._active != rhs_storage._active {return false}
+        if _storage._discountPercent != rhs_storage._discountPercent {return false}
+        if _storage._value != rhs_storage._value {return false}
+        if _storage._productSku != rhs_storage._productSku {return false}
+        if _storage._perMemberLimit != rhs_storage._perMemberLimit {return false}
+        if _storage._minTier != rhs_storage._minTier {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1248,7 +1412,7 @@ nonisolated extension Laurel_V1_GetRewardResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Laurel_V1_UpdateRewardRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateRewardRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reward_id\0\u{1}name\0\u{1}description\0\u{3}cost_points\0\u{3}valid_from\0\u{3}valid_until\0\u{1}active\0\u{3}stock_delta\0\u{3}remove_valid_from\0\u{3}remove_valid_until\0\u{3}request_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reward_id\0\u{1}name\0\u{1}description\0\u{3}cost_points\0\u{3}valid_from\0\u{3}valid_until\0\u{1}active\0\u{3}stock_delta\0\u{3}remove_valid_from\0\u{3}remove_valid_until\0\u{3}request_id\0\u{3}per_member_limit\0\u{3}min_tier\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1267,6 +1431,8 @@ nonisolated extension Laurel_V1_UpdateRewardRequest: SwiftProtobuf.Message, Swif
       case 9: try { try decoder.decodeSingularBoolField(value: &self.removeValidFrom) }()
       case 10: try { try decoder.decodeSingularBoolField(value: &self.removeValidUntil) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 12: try { try decoder.decodeSingularInt32Field(value: &self._perMemberLimit) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self._minTier) }()
       default: break
       }
     }
@@ -1310,6 +1476,12 @@ nonisolated extension Laurel_V1_UpdateRewardRequest: SwiftProtobuf.Message, Swif
     if !self.requestID.isEmpty {
       try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 11)
     }
+    try { if let v = self._perMemberLimit {
+      try visitor.visitSingularInt32Field(value: v, fieldNumber: 12)
+    } }()
+    try { if let v = self._minTier {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 13)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1325,6 +1497,8 @@ nonisolated extension Laurel_V1_UpdateRewardRequest: SwiftProtobuf.Message, Swif
     if lhs.removeValidFrom != rhs.removeValidFrom {return false}
     if lhs.removeValidUntil != rhs.removeValidUntil {return false}
     if lhs.requestID != rhs.requestID {return false}
+    if lhs._perMemberLimit != rhs._perMemberLimit {return false}
+    if lhs._minTier != rhs._minTier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1510,7 +1684,7 @@ nonisolated extension Laurel_V1_ArchiveRewardResponse: SwiftProtobuf.Message, Sw
 
 nonisolated extension Laurel_V1_Reservation: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Reservation"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reservation_id\0\u{3}reward_id\0\u{1}quantity\0\u{1}status\0\u{3}unit_cost_points\0\u{3}created_at\0\u{3}expires_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reservation_id\0\u{3}reward_id\0\u{1}quantity\0\u{1}status\0\u{3}unit_cost_points\0\u{3}created_at\0\u{3}expires_at\0\u{3}member_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1525,6 +1699,7 @@ nonisolated extension Laurel_V1_Reservation: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeSingularInt64Field(value: &self.unitCostPoints) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
       case 7: try { try decoder.decodeSingularMessageField(value: &self._expiresAt) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
       default: break
       }
     }
@@ -1556,6 +1731,9 @@ nonisolated extension Laurel_V1_Reservation: SwiftProtobuf.Message, SwiftProtobu
     try { if let v = self._expiresAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
     } }()
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1567,6 +1745,7 @@ nonisolated extension Laurel_V1_Reservation: SwiftProtobuf.Message, SwiftProtobu
     if lhs.unitCostPoints != rhs.unitCostPoints {return false}
     if lhs._createdAt != rhs._createdAt {return false}
     if lhs._expiresAt != rhs._expiresAt {return false}
+    if lhs.memberID != rhs.memberID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1574,7 +1753,7 @@ nonisolated extension Laurel_V1_Reservation: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Laurel_V1_ReserveStockRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReserveStockRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reward_id\0\u{1}quantity\0\u{3}reservation_id\0\u{3}ttl_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reward_id\0\u{1}quantity\0\u{3}reservation_id\0\u{3}ttl_seconds\0\u{3}member_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1586,6 +1765,7 @@ nonisolated extension Laurel_V1_ReserveStockRequest: SwiftProtobuf.Message, Swif
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.reservationID) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.ttlSeconds) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
       default: break
       }
     }
@@ -1604,6 +1784,9 @@ nonisolated extension Laurel_V1_ReserveStockRequest: SwiftProtobuf.Message, Swif
     if self.ttlSeconds != 0 {
       try visitor.visitSingularInt64Field(value: self.ttlSeconds, fieldNumber: 4)
     }
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1612,6 +1795,7 @@ nonisolated extension Laurel_V1_ReserveStockRequest: SwiftProtobuf.Message, Swif
     if lhs.quantity != rhs.quantity {return false}
     if lhs.reservationID != rhs.reservationID {return false}
     if lhs.ttlSeconds != rhs.ttlSeconds {return false}
+    if lhs.memberID != rhs.memberID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -367,6 +367,16 @@ public nonisolated struct Laurel_V1_UpdateMemberRequest: Sendable {
 
   public var status: Laurel_V1_MemberStatus = .unspecified
 
+  /// Assigns a tier by hand: one of the configured tier codes.
+  public var tier: String {
+    get {_tier ?? String()}
+    set {_tier = newValue}
+  }
+  /// Returns true if `tier` has been explicitly set.
+  public var hasTier: Bool {self._tier != nil}
+  /// Clears the value of `tier`. Subsequent reads from it will return its default value.
+  public mutating func clearTier() {self._tier = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -374,6 +384,7 @@ public nonisolated struct Laurel_V1_UpdateMemberRequest: Sendable {
   fileprivate var _email: String? = nil
   fileprivate var _displayName: String? = nil
   fileprivate var _birthDate: String? = nil
+  fileprivate var _tier: String? = nil
 }
 
 public nonisolated struct Laurel_V1_UpdateMemberResponse: Sendable {
@@ -755,6 +766,10 @@ public nonisolated struct Laurel_V1_HoldPointsRequest: Sendable {
 
   /// Optional; shown on statements, e.g. "redemption rdm_…".
   public var reason: String = String()
+
+  /// Refuse with TIER_TOO_LOW unless the member's tier is at least this one in
+  /// the configured tier order; empty = any tier.
+  public var minTier: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1193,7 +1208,7 @@ nonisolated extension Laurel_V1_GetMemberResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Laurel_V1_UpdateMemberRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateMemberRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{3}set_attributes\0\u{3}remove_attributes\0\u{1}status\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{3}set_attributes\0\u{3}remove_attributes\0\u{1}status\0\u{1}tier\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1208,6 +1223,7 @@ nonisolated extension Laurel_V1_UpdateMemberRequest: SwiftProtobuf.Message, Swif
       case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.setAttributes) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.removeAttributes) }()
       case 7: try { try decoder.decodeSingularEnumField(value: &self.status) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self._tier) }()
       default: break
       }
     }
@@ -1239,6 +1255,9 @@ nonisolated extension Laurel_V1_UpdateMemberRequest: SwiftProtobuf.Message, Swif
     if self.status != .unspecified {
       try visitor.visitSingularEnumField(value: self.status, fieldNumber: 7)
     }
+    try { if let v = self._tier {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1250,6 +1269,7 @@ nonisolated extension Laurel_V1_UpdateMemberRequest: SwiftProtobuf.Message, Swif
     if lhs.setAttributes != rhs.setAttributes {return false}
     if lhs.removeAttributes != rhs.removeAttributes {return false}
     if lhs.status != rhs.status {return false}
+    if lhs._tier != rhs._tier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1915,7 +1935,7 @@ nonisolated extension Laurel_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HoldPointsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}hold_id\0\u{1}points\0\u{3}ttl_seconds\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}hold_id\0\u{1}points\0\u{3}ttl_seconds\0\u{1}reason\0\u{3}min_tier\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1928,6 +1948,7 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.ttlSeconds) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.minTier) }()
       default: break
       }
     }
@@ -1949,6 +1970,9 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
     }
+    if !self.minTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.minTier, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1958,6 +1982,7 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
     if lhs.points != rhs.points {return false}
     if lhs.ttlSeconds != rhs.ttlSeconds {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs.minTier != rhs.minTier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

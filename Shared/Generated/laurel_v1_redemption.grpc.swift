@@ -72,12 +72,26 @@ public enum Laurel_V1_RedemptionService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "RedeemVoucher" metadata.
+        public enum RedeemVoucher: Sendable {
+            /// Request type for "RedeemVoucher".
+            public typealias Input = Laurel_V1_RedeemVoucherRequest
+            /// Response type for "RedeemVoucher".
+            public typealias Output = Laurel_V1_RedeemVoucherResponse
+            /// Descriptor for "RedeemVoucher".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.RedemptionService"),
+                method: "RedeemVoucher",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "laurel.v1.RedemptionService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Redeem.descriptor,
             GetRedemption.descriptor,
             ListRedemptions.descriptor,
-            CancelRedemption.descriptor
+            CancelRedemption.descriptor,
+            RedeemVoucher.descriptor
         ]
     }
 }
@@ -180,6 +194,26 @@ extension Laurel_V1_RedemptionService {
             request: GRPCCore.StreamingServerRequest<Laurel_V1_CancelRedemptionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_CancelRedemptionResponse>
+
+        /// Handle the "RedeemVoucher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a voucher used at the till, exactly once. Repeating the call from
+        /// > the same store and terminal returns the redemption unchanged; any other
+        /// > use fails with VOUCHER_ALREADY_USED. A used voucher cannot be cancelled.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_RedeemVoucherRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_RedeemVoucherResponse` messages.
+        func redeemVoucher(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_RedeemVoucherRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RedeemVoucherResponse>
     }
 
     /// Service protocol for the "laurel.v1.RedemptionService" service.
@@ -266,6 +300,26 @@ extension Laurel_V1_RedemptionService {
             request: GRPCCore.ServerRequest<Laurel_V1_CancelRedemptionRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Laurel_V1_CancelRedemptionResponse>
+
+        /// Handle the "RedeemVoucher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a voucher used at the till, exactly once. Repeating the call from
+        /// > the same store and terminal returns the redemption unchanged; any other
+        /// > use fails with VOUCHER_ALREADY_USED. A used voucher cannot be cancelled.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_RedeemVoucherRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_RedeemVoucherResponse` message.
+        func redeemVoucher(
+            request: GRPCCore.ServerRequest<Laurel_V1_RedeemVoucherRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RedeemVoucherResponse>
     }
 
     /// Simple service protocol for the "laurel.v1.RedemptionService" service.
@@ -350,6 +404,26 @@ extension Laurel_V1_RedemptionService {
             request: Laurel_V1_CancelRedemptionRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Laurel_V1_CancelRedemptionResponse
+
+        /// Handle the "RedeemVoucher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a voucher used at the till, exactly once. Repeating the call from
+        /// > the same store and terminal returns the redemption unchanged; any other
+        /// > use fails with VOUCHER_ALREADY_USED. A used voucher cannot be cancelled.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_RedeemVoucherRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_RedeemVoucherResponse` to respond with.
+        func redeemVoucher(
+            request: Laurel_V1_RedeemVoucherRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_RedeemVoucherResponse
     }
 }
 
@@ -401,6 +475,17 @@ extension Laurel_V1_RedemptionService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Laurel_V1_RedemptionService.Method.RedeemVoucher.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_RedeemVoucherRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_RedeemVoucherResponse>(),
+            handler: { request, context in
+                try await self.redeemVoucher(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -445,6 +530,17 @@ extension Laurel_V1_RedemptionService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_CancelRedemptionResponse> {
         let response = try await self.cancelRedemption(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func redeemVoucher(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_RedeemVoucherRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RedeemVoucherResponse> {
+        let response = try await self.redeemVoucher(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -500,6 +596,19 @@ extension Laurel_V1_RedemptionService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Laurel_V1_CancelRedemptionResponse> {
         return GRPCCore.ServerResponse<Laurel_V1_CancelRedemptionResponse>(
             message: try await self.cancelRedemption(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func redeemVoucher(
+        request: GRPCCore.ServerRequest<Laurel_V1_RedeemVoucherRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RedeemVoucherResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_RedeemVoucherResponse>(
+            message: try await self.redeemVoucher(
                 request: request.message,
                 context: context
             ),
@@ -612,6 +721,31 @@ extension Laurel_V1_RedemptionService {
             deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_CancelRedemptionResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_CancelRedemptionResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "RedeemVoucher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a voucher used at the till, exactly once. Repeating the call from
+        /// > the same store and terminal returns the redemption unchanged; any other
+        /// > use fails with VOUCHER_ALREADY_USED. A used voucher cannot be cancelled.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_RedeemVoucherRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_RedeemVoucherRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_RedeemVoucherResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func redeemVoucher<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_RedeemVoucherRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_RedeemVoucherRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_RedeemVoucherResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_RedeemVoucherResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -771,6 +905,42 @@ extension Laurel_V1_RedemptionService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "RedeemVoucher" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Marks a voucher used at the till, exactly once. Repeating the call from
+        /// > the same store and terminal returns the redemption unchanged; any other
+        /// > use fails with VOUCHER_ALREADY_USED. A used voucher cannot be cancelled.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_RedeemVoucherRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_RedeemVoucherRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_RedeemVoucherResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func redeemVoucher<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_RedeemVoucherRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_RedeemVoucherRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_RedeemVoucherResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_RedeemVoucherResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_RedemptionService.Method.RedeemVoucher.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -886,6 +1056,37 @@ extension Laurel_V1_RedemptionService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_CancelRedemptionRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_CancelRedemptionResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RedeemVoucher" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Marks a voucher used at the till, exactly once. Repeating the call from
+    /// > the same store and terminal returns the redemption unchanged; any other
+    /// > use fails with VOUCHER_ALREADY_USED. A used voucher cannot be cancelled.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_RedeemVoucherRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func redeemVoucher<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_RedeemVoucherRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_RedeemVoucherResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.redeemVoucher(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_RedeemVoucherRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_RedeemVoucherResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1019,6 +1220,41 @@ extension Laurel_V1_RedemptionService.ClientProtocol {
             metadata: metadata
         )
         return try await self.cancelRedemption(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "RedeemVoucher" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Marks a voucher used at the till, exactly once. Repeating the call from
+    /// > the same store and terminal returns the redemption unchanged; any other
+    /// > use fails with VOUCHER_ALREADY_USED. A used voucher cannot be cancelled.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func redeemVoucher<Result>(
+        _ message: Laurel_V1_RedeemVoucherRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_RedeemVoucherResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_RedeemVoucherRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.redeemVoucher(
             request: request,
             options: options,
             onResponse: handleResponse

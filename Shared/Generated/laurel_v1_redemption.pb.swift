@@ -20,6 +20,52 @@ fileprivate nonisolated struct _GeneratedWithProtocGenSwiftVersion: SwiftProtobu
   typealias Version = _2
 }
 
+public nonisolated enum Laurel_V1_VoucherStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+
+  /// Issued and not yet used.
+  case issued // = 1
+  case used // = 2
+
+  /// The redemption was cancelled; the voucher is worthless.
+  case void // = 3
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .issued
+    case 2: self = .used
+    case 3: self = .void
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .issued: return 1
+    case .used: return 2
+    case .void: return 3
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Laurel_V1_VoucherStatus] = [
+    .unspecified,
+    .issued,
+    .used,
+    .void,
+  ]
+
+}
+
 public nonisolated enum Laurel_V1_RedemptionStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
   public typealias RawValue = Int
   case unspecified // = 0
@@ -78,57 +124,111 @@ public nonisolated enum Laurel_V1_RedemptionStatus: SwiftProtobuf.Enum, Swift.Ca
 
 }
 
-public nonisolated struct Laurel_V1_Redemption: Sendable {
+public nonisolated struct Laurel_V1_Redemption: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var redemptionID: String = String()
+  public var redemptionID: String {
+    get {_storage._redemptionID}
+    set {_uniqueStorage()._redemptionID = newValue}
+  }
 
-  public var memberID: String = String()
+  public var memberID: String {
+    get {_storage._memberID}
+    set {_uniqueStorage()._memberID = newValue}
+  }
 
-  public var rewardID: String = String()
+  public var rewardID: String {
+    get {_storage._rewardID}
+    set {_uniqueStorage()._rewardID = newValue}
+  }
 
-  public var quantity: Int64 = 0
+  public var quantity: Int64 {
+    get {_storage._quantity}
+    set {_uniqueStorage()._quantity = newValue}
+  }
 
-  public var status: Laurel_V1_RedemptionStatus = .unspecified
+  public var status: Laurel_V1_RedemptionStatus {
+    get {_storage._status}
+    set {_uniqueStorage()._status = newValue}
+  }
 
-  public var pointsSpent: Int64 = 0
+  public var pointsSpent: Int64 {
+    get {_storage._pointsSpent}
+    set {_uniqueStorage()._pointsSpent = newValue}
+  }
 
   /// Set once COMPLETED; what the member shows at the till.
-  public var voucherCode: String = String()
+  public var voucherCode: String {
+    get {_storage._voucherCode}
+    set {_uniqueStorage()._voucherCode = newValue}
+  }
 
-  public var idempotencyKey: String = String()
+  public var idempotencyKey: String {
+    get {_storage._idempotencyKey}
+    set {_uniqueStorage()._idempotencyKey = newValue}
+  }
 
   /// Machine-readable reason when FAILED, e.g. INSUFFICIENT_POINTS.
-  public var failureReason: String = String()
+  public var failureReason: String {
+    get {_storage._failureReason}
+    set {_uniqueStorage()._failureReason = newValue}
+  }
 
   public var createdAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_createdAt = newValue}
+    get {_storage._createdAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._createdAt = newValue}
   }
   /// Returns true if `createdAt` has been explicitly set.
-  public var hasCreatedAt: Bool {self._createdAt != nil}
+  public var hasCreatedAt: Bool {_storage._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
-  public mutating func clearCreatedAt() {self._createdAt = nil}
+  public mutating func clearCreatedAt() {_uniqueStorage()._createdAt = nil}
 
   public var updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
-    get {_updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
-    set {_updatedAt = newValue}
+    get {_storage._updatedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._updatedAt = newValue}
   }
   /// Returns true if `updatedAt` has been explicitly set.
-  public var hasUpdatedAt: Bool {self._updatedAt != nil}
+  public var hasUpdatedAt: Bool {_storage._updatedAt != nil}
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
-  public mutating func clearUpdatedAt() {self._updatedAt = nil}
+  public mutating func clearUpdatedAt() {_uniqueStorage()._updatedAt = nil}
 
-  public var cancelReason: String = String()
+  public var cancelReason: String {
+    get {_storage._cancelReason}
+    set {_uniqueStorage()._cancelReason = newValue}
+  }
+
+  /// Unspecified until the redemption completes.
+  public var voucherStatus: Laurel_V1_VoucherStatus {
+    get {_storage._voucherStatus}
+    set {_uniqueStorage()._voucherStatus = newValue}
+  }
+
+  public var voucherUsedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._voucherUsedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._voucherUsedAt = newValue}
+  }
+  /// Returns true if `voucherUsedAt` has been explicitly set.
+  public var hasVoucherUsedAt: Bool {_storage._voucherUsedAt != nil}
+  /// Clears the value of `voucherUsedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearVoucherUsedAt() {_uniqueStorage()._voucherUsedAt = nil}
+
+  public var voucherStoreID: String {
+    get {_storage._voucherStoreID}
+    set {_uniqueStorage()._voucherStoreID = newValue}
+  }
+
+  public var voucherTerminalID: String {
+    get {_storage._voucherTerminalID}
+    set {_uniqueStorage()._voucherTerminalID = newValue}
+  }
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
-  fileprivate var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Laurel_V1_RedeemRequest: Sendable {
@@ -270,9 +370,50 @@ public nonisolated struct Laurel_V1_CancelRedemptionResponse: Sendable {
   fileprivate var _redemption: Laurel_V1_Redemption? = nil
 }
 
+public nonisolated struct Laurel_V1_RedeemVoucherRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var voucherCode: String = String()
+
+  public var storeID: String = String()
+
+  public var terminalID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_RedeemVoucherResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var redemption: Laurel_V1_Redemption {
+    get {_redemption ?? Laurel_V1_Redemption()}
+    set {_redemption = newValue}
+  }
+  /// Returns true if `redemption` has been explicitly set.
+  public var hasRedemption: Bool {self._redemption != nil}
+  /// Clears the value of `redemption`. Subsequent reads from it will return its default value.
+  public mutating func clearRedemption() {self._redemption = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _redemption: Laurel_V1_Redemption? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "laurel.v1"
+
+nonisolated extension Laurel_V1_VoucherStatus: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0VOUCHER_STATUS_UNSPECIFIED\0\u{1}VOUCHER_STATUS_ISSUED\0\u{1}VOUCHER_STATUS_USED\0\u{1}VOUCHER_STATUS_VOID\0")
+}
 
 nonisolated extension Laurel_V1_RedemptionStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0REDEMPTION_STATUS_UNSPECIFIED\0\u{1}REDEMPTION_STATUS_PENDING\0\u{1}REDEMPTION_STATUS_COMPLETED\0\u{1}REDEMPTION_STATUS_FAILED\0\u{1}REDEMPTION_STATUS_CANCELLED\0\u{1}REDEMPTION_STATUS_CANCELLING\0")
@@ -280,88 +421,174 @@ nonisolated extension Laurel_V1_RedemptionStatus: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Laurel_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Redemption"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}redemption_id\0\u{3}member_id\0\u{3}reward_id\0\u{1}quantity\0\u{1}status\0\u{3}points_spent\0\u{3}voucher_code\0\u{3}idempotency_key\0\u{3}failure_reason\0\u{3}created_at\0\u{3}updated_at\0\u{3}cancel_reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}redemption_id\0\u{3}member_id\0\u{3}reward_id\0\u{1}quantity\0\u{1}status\0\u{3}points_spent\0\u{3}voucher_code\0\u{3}idempotency_key\0\u{3}failure_reason\0\u{3}created_at\0\u{3}updated_at\0\u{3}cancel_reason\0\u{3}voucher_status\0\u{3}voucher_used_at\0\u{3}voucher_store_id\0\u{3}voucher_terminal_id\0")
+
+  fileprivate class _StorageClass {
+    var _redemptionID: String = String()
+    var _memberID: String = String()
+    var _rewardID: String = String()
+    var _quantity: Int64 = 0
+    var _status: Laurel_V1_RedemptionStatus = .unspecified
+    var _pointsSpent: Int64 = 0
+    var _voucherCode: String = String()
+    var _idempotencyKey: String = String()
+    var _failureReason: String = String()
+    var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _updatedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _cancelReason: String = String()
+    var _voucherStatus: Laurel_V1_VoucherStatus = .unspecified
+    var _voucherUsedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _voucherStoreID: String = String()
+    var _voucherTerminalID: String = String()
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _redemptionID = source._redemptionID
+      _memberID = source._memberID
+      _rewardID = source._rewardID
+      _quantity = source._quantity
+      _status = source._status
+      _pointsSpent = source._pointsSpent
+      _voucherCode = source._voucherCode
+      _idempotencyKey = source._idempotencyKey
+      _failureReason = source._failureReason
+      _createdAt = source._createdAt
+      _updatedAt = source._updatedAt
+      _cancelReason = source._cancelReason
+      _voucherStatus = source._voucherStatus
+      _voucherUsedAt = source._voucherUsedAt
+      _voucherStoreID = source._voucherStoreID
+      _voucherTerminalID = source._voucherTerminalID
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularStringField(value: &self.redemptionID) }()
-      case 2: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
-      case 3: try { try decoder.decodeSingularStringField(value: &self.rewardID) }()
-      case 4: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
-      case 5: try { try decoder.decodeSingularEnumField(value: &self.status) }()
-      case 6: try { try decoder.decodeSingularInt64Field(value: &self.pointsSpent) }()
-      case 7: try { try decoder.decodeSingularStringField(value: &self.voucherCode) }()
-      case 8: try { try decoder.decodeSingularStringField(value: &self.idempotencyKey) }()
-      case 9: try { try decoder.decodeSingularStringField(value: &self.failureReason) }()
-      case 10: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
-      case 11: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
-      case 12: try { try decoder.decodeSingularStringField(value: &self.cancelReason) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularStringField(value: &_storage._redemptionID) }()
+        case 2: try { try decoder.decodeSingularStringField(value: &_storage._memberID) }()
+        case 3: try { try decoder.decodeSingularStringField(value: &_storage._rewardID) }()
+        case 4: try { try decoder.decodeSingularInt64Field(value: &_storage._quantity) }()
+        case 5: try { try decoder.decodeSingularEnumField(value: &_storage._status) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsSpent) }()
+        case 7: try { try decoder.decodeSingularStringField(value: &_storage._voucherCode) }()
+        case 8: try { try decoder.decodeSingularStringField(value: &_storage._idempotencyKey) }()
+        case 9: try { try decoder.decodeSingularStringField(value: &_storage._failureReason) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._createdAt) }()
+        case 11: try { try decoder.decodeSingularMessageField(value: &_storage._updatedAt) }()
+        case 12: try { try decoder.decodeSingularStringField(value: &_storage._cancelReason) }()
+        case 13: try { try decoder.decodeSingularEnumField(value: &_storage._voucherStatus) }()
+        case 14: try { try decoder.decodeSingularMessageField(value: &_storage._voucherUsedAt) }()
+        case 15: try { try decoder.decodeSingularStringField(value: &_storage._voucherStoreID) }()
+        case 16: try { try decoder.decodeSingularStringField(value: &_storage._voucherTerminalID) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if !self.redemptionID.isEmpty {
-      try visitor.visitSingularStringField(value: self.redemptionID, fieldNumber: 1)
-    }
-    if !self.memberID.isEmpty {
-      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 2)
-    }
-    if !self.rewardID.isEmpty {
-      try visitor.visitSingularStringField(value: self.rewardID, fieldNumber: 3)
-    }
-    if self.quantity != 0 {
-      try visitor.visitSingularInt64Field(value: self.quantity, fieldNumber: 4)
-    }
-    if self.status != .unspecified {
-      try visitor.visitSingularEnumField(value: self.status, fieldNumber: 5)
-    }
-    if self.pointsSpent != 0 {
-      try visitor.visitSingularInt64Field(value: self.pointsSpent, fieldNumber: 6)
-    }
-    if !self.voucherCode.isEmpty {
-      try visitor.visitSingularStringField(value: self.voucherCode, fieldNumber: 7)
-    }
-    if !self.idempotencyKey.isEmpty {
-      try visitor.visitSingularStringField(value: self.idempotencyKey, fieldNumber: 8)
-    }
-    if !self.failureReason.isEmpty {
-      try visitor.visitSingularStringField(value: self.failureReason, fieldNumber: 9)
-    }
-    try { if let v = self._createdAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
-    } }()
-    try { if let v = self._updatedAt {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
-    } }()
-    if !self.cancelReason.isEmpty {
-      try visitor.visitSingularStringField(value: self.cancelReason, fieldNumber: 12)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._redemptionID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._redemptionID, fieldNumber: 1)
+      }
+      if !_storage._memberID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._memberID, fieldNumber: 2)
+      }
+      if !_storage._rewardID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._rewardID, fieldNumber: 3)
+      }
+      if _storage._quantity != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._quantity, fieldNumber: 4)
+      }
+      if _storage._status != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._status, fieldNumber: 5)
+      }
+      if _storage._pointsSpent != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._pointsSpent, fieldNumber: 6)
+      }
+      if !_storage._voucherCode.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._voucherCode, fieldNumber: 7)
+      }
+      if !_storage._idempotencyKey.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._idempotencyKey, fieldNumber: 8)
+      }
+      if !_storage._failureReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._failureReason, fieldNumber: 9)
+      }
+      try { if let v = _storage._createdAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      try { if let v = _storage._updatedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+      } }()
+      if !_storage._cancelReason.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._cancelReason, fieldNumber: 12)
+      }
+      if _storage._voucherStatus != .unspecified {
+        try visitor.visitSingularEnumField(value: _storage._voucherStatus, fieldNumber: 13)
+      }
+      try { if let v = _storage._voucherUsedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 14)
+      } }()
+      if !_storage._voucherStoreID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._voucherStoreID, fieldNumber: 15)
+      }
+      if !_storage._voucherTerminalID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._voucherTerminalID, fieldNumber: 16)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Laurel_V1_Redemption, rhs: Laurel_V1_Redemption) -> Bool {
-    if lhs.redemptionID != rhs.redemptionID {return false}
-    if lhs.memberID != rhs.memberID {return false}
-    if lhs.rewardID != rhs.rewardID {return false}
-    if lhs.quantity != rhs.quantity {return false}
-    if lhs.status != rhs.status {return false}
-    if lhs.pointsSpent != rhs.pointsSpent {return false}
-    if lhs.voucherCode != rhs.voucherCode {return false}
-    if lhs.idempotencyKey != rhs.idempotencyKey {return false}
-    if lhs.failureReason != rhs.failureReason {return false}
-    if lhs._createdAt != rhs._createdAt {return false}
-    if lhs._updatedAt != rhs._updatedAt {return false}
-    if lhs.cancelReason != rhs.cancelReason {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._redemptionID != rhs_storage._redemptionID {return false}
+        if _storage._memberID != rhs_storage._memberID {return false}
+        if _storage._rewardID != rhs_storage._rewardID {return false}
+        if _storage._quantity != rhs_storage._quantity {return false}
+        if _storage._status != rhs_storage._status {return false}
+        if _storage._pointsSpent != rhs_storage._pointsSpent {return false}
+        if _storage._voucherCode != rhs_storage._voucherCode {return false}
+        if _storage._idempotencyKey != rhs_storage._idempotencyKey {return false}
+        if _storage._failureReason != rhs_storage._failureReason {return false}
+        if _storage._createdAt != rhs_storage._createdAt {return false}
+        if _storage._updatedAt != rhs_storage._updatedAt {return false}
+        if _storage._cancelReason != rhs_storage._cancelReason {return false}
+        if _storage._voucherStatus != rhs_storage._voucherStatus {return false}
+        if _storage._voucherUsedAt != rhs_storage._voucherUsedAt {return false}
+        if _storage._voucherStoreID != rhs_storage._voucherStoreID {return false}
+        if _storage._voucherTerminalID != rhs_storage._voucherTerminalID {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -648,6 +875,80 @@ nonisolated extension Laurel_V1_CancelRedemptionResponse: SwiftProtobuf.Message,
   }
 
   public static func ==(lhs: Laurel_V1_CancelRedemptionResponse, rhs: Laurel_V1_CancelRedemptionResponse) -> Bool {
+    if lhs._redemption != rhs._redemption {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_RedeemVoucherRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RedeemVoucherRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}voucher_code\0\u{3}store_id\0\u{3}terminal_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.voucherCode) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.storeID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.terminalID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.voucherCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.voucherCode, fieldNumber: 1)
+    }
+    if !self.storeID.isEmpty {
+      try visitor.visitSingularStringField(value: self.storeID, fieldNumber: 2)
+    }
+    if !self.terminalID.isEmpty {
+      try visitor.visitSingularStringField(value: self.terminalID, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_RedeemVoucherRequest, rhs: Laurel_V1_RedeemVoucherRequest) -> Bool {
+    if lhs.voucherCode != rhs.voucherCode {return false}
+    if lhs.storeID != rhs.storeID {return false}
+    if lhs.terminalID != rhs.terminalID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_RedeemVoucherResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RedeemVoucherResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}redemption\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._redemption) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._redemption {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_RedeemVoucherResponse, rhs: Laurel_V1_RedeemVoucherResponse) -> Bool {
     if lhs._redemption != rhs._redemption {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true

@@ -10,7 +10,12 @@ public enum DatabaseBootstrap {
     public static func open(name: String, in dataDirectory: String) throws -> DatabasePool {
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
         let path = URL(fileURLWithPath: dataDirectory).appendingPathComponent("\(name).sqlite").path
-        return try DatabasePool(path: path, configuration: configuration())
+        let pool = try DatabasePool(path: path, configuration: configuration())
+        // DatabasePool switches its writer to synchronous=NORMAL when it turns
+        // WAL on, after prepareDatabase has run: set FULL again on the one
+        // connection that writes.
+        try pool.writeWithoutTransaction { try $0.execute(sql: "PRAGMA synchronous = FULL") }
+        return pool
     }
 
     /// A private in-memory database, for domain tests.

@@ -21,7 +21,11 @@ struct MembersCommand: AsyncParsableCommand {
     @Option(name: .customLong("expiry-sweep-seconds"), help: "How often expired holds are given back (env LAUREL_EXPIRY_SWEEP_SECONDS).")
     var expirySweepSeconds: Int = Environment.int("LAUREL_EXPIRY_SWEEP_SECONDS") ?? 5
 
+    @Option(help: "Tier codes, lowest first, comma-separated; members start in the first (env LAUREL_TIERS).")
+    var tiers: String = Environment.string("LAUREL_TIERS") ?? TierOrder.standard.codes.joined(separator: ",")
+
     func validate() throws {
+        _ = try TierOrder(tiers.split(separator: ",").map(String.init))
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard pointsPerUnit >= 0 else { throw ValidationError("--points-per-unit must not be negative") }
         guard expirySweepSeconds > 0 else { throw ValidationError("--expiry-sweep-seconds must be positive") }
@@ -31,7 +35,8 @@ struct MembersCommand: AsyncParsableCommand {
         let logger = server.bootstrapLogging(label: "laurel-members")
         let accounts = MemberAccounts(
             database: try .open(in: server.dataDirectory),
-            earnPolicy: EarnPolicy(pointsPerMajorUnit: pointsPerUnit))
+            earnPolicy: EarnPolicy(pointsPerMajorUnit: pointsPerUnit),
+            tiers: try TierOrder(tiers.split(separator: ",").map(String.init)))
         let health = HealthService(services: [Laurel_V1_MemberService.descriptor.fullyQualifiedService])
         let grpcServer = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),

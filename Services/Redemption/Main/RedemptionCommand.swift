@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import LaurelShared
 import RedemptionService
+import Synchronization
 
 @main
 struct RedemptionCommand: AsyncParsableCommand {
@@ -30,6 +31,9 @@ struct RedemptionCommand: AsyncParsableCommand {
     @Option(name: .customLong("recovery-seconds"), help: "How often unfinished redemptions are resumed (env LAUREL_RECOVERY_SECONDS).")
     var recoverySeconds: Int = Environment.int("LAUREL_RECOVERY_SECONDS") ?? 10
 
+    @Option(name: .customLong("recovery-idle-seconds"), help: "A saga untouched this long is someone's crash, and is finished by recovery; default 4 peer timeouts, at least 30 (env LAUREL_RECOVERY_IDLE_SECONDS).")
+    var recoveryIdleSeconds: Int64?  = Environment.int("LAUREL_RECOVERY_IDLE_SECONDS").map(Int64.init)
+
     func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard peerTimeoutMilliseconds > 0 else { throw ValidationError("--peer-timeout-ms must be positive") }
@@ -54,8 +58,14 @@ struct RedemptionCommand: AsyncParsableCommand {
             transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
             services: [RedemptionServiceHandler(redemptions: redemptions), health],
             interceptors: [ErrorMappingInterceptor(logger: logger)])
+        // At start-up every unfinished saga is someone's crash; later, only
+        // sagas idle for several peer timeouts are.
+        let idleSeconds = recoveryIdleSeconds ?? Int64(max(30, 4 * peerTimeoutMilliseconds / 1000))
+        let firstRound = Mutex(true)
         let recovery = PeriodicTask(name: "saga recovery", interval: .seconds(recoverySeconds), logger: logger) {
-            try await redemptions.resumeUnfinished()
+            let atStartup = firstRound.withLock { first in defer { first = false }; return first }
+            let resumed = try await redemptions.resumeUnfinished(idleSeconds: atStartup ? 0 : idleSeconds)
+            if resumed > 0 { logger.notice("resumed unfinished redemptions", metadata: ["count": "\(resumed)"]) }
         }
         try await ServerRuntime.run(
             name: "laurel-redemption", server: grpcServer, health: health,

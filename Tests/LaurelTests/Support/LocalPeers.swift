@@ -11,10 +11,11 @@ struct LocalCatalogPeer: CatalogPeer {
     let catalog: RewardCatalog
     let outage: Outage
 
-    func reserve(rewardId: String, quantity: Int64, reservationId: String, ttlSeconds: Int64) async throws(PeerError) -> Points {
+    func reserve(rewardId: String, quantity: Int64, reservationId: String, memberId: String, ttlSeconds: Int64) async throws(PeerError) -> ReservedStock {
         try await local(outage, "catalog") {
-            try await catalog.reserve(ReserveRequest(rewardId: rewardId, quantity: quantity, reservationId: reservationId, ttlSeconds: ttlSeconds))
-                .reservation.unitCostPoints
+            let reserved = try await catalog.reserve(ReserveRequest(
+                rewardId: rewardId, quantity: quantity, reservationId: reservationId, ttlSeconds: ttlSeconds, memberId: memberId))
+            return ReservedStock(unitCostPoints: reserved.reservation.unitCostPoints, minTier: reserved.reward.minTier ?? "")
         }
     }
     func commit(reservationId: String) async throws(PeerError) { try await local(outage, "catalog") { _ = try await catalog.commit(reservationId: reservationId) } }
@@ -26,9 +27,10 @@ struct LocalMembersPeer: MembersPeer {
     let accounts: MemberAccounts
     let outage: Outage
 
-    func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String) async throws(PeerError) {
+    func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String) async throws(PeerError) {
         try await local(outage, "members") {
-            _ = try await accounts.hold(HoldRequest(memberId: memberId, holdId: holdId, points: points, ttlSeconds: ttlSeconds, reason: reason))
+            _ = try await accounts.hold(HoldRequest(
+                memberId: memberId, holdId: holdId, points: points, ttlSeconds: ttlSeconds, reason: reason, minTier: minTier))
         }
     }
     func capture(holdId: String) async throws(PeerError) { try await local(outage, "members") { _ = try await accounts.capture(holdId: holdId) } }
@@ -85,8 +87,9 @@ struct LocalLaurel {
         return member
     }
 
-    func reward(cost: Points, stock: Int64) async throws -> Reward {
+    func reward(cost: Points, stock: Int64, perMemberLimit: Int = 0, minTier: String = "") async throws -> Reward {
         try await catalog.create(CreateRewardRequest(
-            sku: uniqueKey("sku"), name: "Free coffee", kind: .freeProduct, costPoints: cost, stock: stock, productSku: "COFFEE"))
+            sku: uniqueKey("sku"), name: "Free coffee", kind: .freeProduct, costPoints: cost, stock: stock, productSku: "COFFEE",
+            perMemberLimit: perMemberLimit, minTier: minTier))
     }
 }

@@ -45,11 +45,23 @@ func closedPort() async throws -> Int {
     }
 }
 
+/// Like `withGRPCClient`, but a body that makes no call (or returns before
+/// the connections started) is fine.
 func withClient<Result: Sendable>(port: Int, _ body: (Client) async throws -> Result) async throws -> Result {
-    try await withGRPCClient(
-        transport: .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext)
-    ) { client in
-        try await body(client)
+    let client = GRPCClient(
+        transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext))
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try? await client.runConnections() }
+        do {
+            let result = try await body(client)
+            client.beginGracefulShutdown()
+            try await group.waitForAll()
+            return result
+        } catch {
+            client.beginGracefulShutdown()
+            try? await group.waitForAll()
+            throw error
+        }
     }
 }
 

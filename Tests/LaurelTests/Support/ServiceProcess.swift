@@ -28,20 +28,27 @@ final class ServiceProcess: @unchecked Sendable {
 
     /// Starts `name` with `--host 127.0.0.1 --port 0 --data-dir dataDirectory`
     /// and waits for the line that gives its port.
-    static func start(_ name: String, dataDirectory: URL, arguments: [String] = []) async throws -> ServiceProcess {
+    static func start(
+        _ name: String, dataDirectory: URL, port: Int = 0, arguments: [String] = [], environment: [String: String] = [:]
+    ) async throws -> ServiceProcess {
         let executable = binDirectory.appendingPathComponent(name)
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw HarnessFailure("\(executable.path) is missing: build first (scripts/test does)")
         }
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let logFile = dataDirectory.appendingPathComponent("\(name).log")
-        FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        if !FileManager.default.fileExists(atPath: logFile.path) {
+            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+        }
         let process = Process()
         process.executableURL = executable
-        process.arguments = ["--host", "127.0.0.1", "--port", "0", "--data-dir", dataDirectory.path] + arguments
+        process.arguments = ["--host", "127.0.0.1", "--port", "\(port)", "--data-dir", dataDirectory.path] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
         let stdout = Pipe()
         process.standardOutput = stdout
-        process.standardError = try FileHandle(forWritingTo: logFile)
+        let log = try FileHandle(forWritingTo: logFile)
+        log.seekToEndOfFile()
+        process.standardError = log
         try process.run()
 
         let line = try await readLine(from: stdout.fileHandleForReading, containing: "listening on", timeout: 60)
@@ -67,6 +74,15 @@ final class ServiceProcess: @unchecked Sendable {
             return -9
         }
         return process.terminationStatus
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Waits up to `timeout` seconds for the process to end by itself.
+    func waitForExit(timeout: TimeInterval) async -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while process.isRunning && Date() < deadline { try? await Task.sleep(for: .milliseconds(20)) }
+        return !process.isRunning
     }
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }

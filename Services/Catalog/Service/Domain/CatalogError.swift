@@ -13,13 +13,14 @@ public enum CatalogError: LaurelError, Equatable {
     case reservationExpired(String)
     case reservationNotReserved(reservationId: String, status: ReservationStatus)
     case reservationNotCommitted(reservationId: String, status: ReservationStatus)
+    case perMemberLimitReached(rewardId: String, memberId: String, limit: Int, held: Int64)
 
     public var code: RPCError.Code {
         switch self {
         case .rewardNotFound, .reservationNotFound: .notFound
         case .rewardAlreadyExists: .alreadyExists
         case .rewardNotAvailable, .rewardArchived, .outOfStock, .unlimitedStock, .reservationExpired,
-            .reservationNotReserved, .reservationNotCommitted:
+            .reservationNotReserved, .reservationNotCommitted, .perMemberLimitReached:
             .failedPrecondition
         }
     }
@@ -36,6 +37,7 @@ public enum CatalogError: LaurelError, Equatable {
         case .reservationExpired: "RESERVATION_EXPIRED"
         case .reservationNotReserved: "RESERVATION_NOT_RESERVED"
         case .reservationNotCommitted: "RESERVATION_NOT_COMMITTED"
+        case .perMemberLimitReached: "PER_MEMBER_LIMIT_REACHED"
         }
     }
 
@@ -51,6 +53,8 @@ public enum CatalogError: LaurelError, Equatable {
         case .reservationExpired(let id): "reservation '\(id)' expired and its stock was returned"
         case .reservationNotReserved(let id, let status): "reservation '\(id)' is \(status.rawValue), not RESERVED"
         case .reservationNotCommitted(let id, let status): "reservation '\(id)' is \(status.rawValue); only a COMMITTED reservation can be restocked"
+        case .perMemberLimitReached(let id, let memberId, let limit, let held):
+            "reward \(id) allows \(limit) units per member; member \(memberId) already has \(held)"
         }
     }
 
@@ -63,6 +67,8 @@ public enum CatalogError: LaurelError, Equatable {
         case .reservationNotFound(let id), .reservationExpired(let id): ["reservation_id": id]
         case .reservationNotReserved(let id, let status), .reservationNotCommitted(let id, let status):
             ["reservation_id": id, "status": status.rawValue]
+        case .perMemberLimitReached(let id, let memberId, let limit, let held):
+            ["reward_id": id, "member_id": memberId, "limit": "\(limit)", "held": "\(held)"]
         }
     }
 }

@@ -25,6 +25,8 @@ public struct Reservation: Codable, Sendable, Equatable, FetchableRecord, Persis
     public var createdAt: Instant
     public var expiresAt: Instant
     public var settledAt: Instant?
+    /// Who the units are for, when the caller said.
+    public var memberId: String?
 }
 
 public struct ReserveRequest: Codable, Sendable, Equatable {
@@ -32,12 +34,14 @@ public struct ReserveRequest: Codable, Sendable, Equatable {
     public var quantity: Int64
     public var reservationId: String
     public var ttlSeconds: Int64
+    public var memberId: String
 
-    public init(rewardId: String, quantity: Int64, reservationId: String, ttlSeconds: Int64 = 0) {
+    public init(rewardId: String, quantity: Int64, reservationId: String, ttlSeconds: Int64 = 0, memberId: String = "") {
         self.rewardId = rewardId
         self.quantity = quantity
         self.reservationId = reservationId
         self.ttlSeconds = ttlSeconds
+        self.memberId = memberId
     }
 }
 

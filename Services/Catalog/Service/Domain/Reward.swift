@@ -42,6 +42,10 @@ public struct Reward: Codable, Sendable, Equatable, FetchableRecord, Persistable
     public var productSku: String?
     public var createdAt: Instant
     public var updatedAt: Instant
+    /// Most units one member may have reserved or committed; 0 = no limit.
+    public var perMemberLimit: Int
+    /// The lowest tier allowed to redeem it; nil = any.
+    public var minTier: String?
 
     public var value: Money? {
         guard let valueCurrency, let valueMinor, let currency = try? Currency(valueCurrency) else { return nil }
@@ -81,11 +85,14 @@ public struct CreateRewardRequest: Codable, Sendable, Equatable {
     public var valueCurrency: String
     public var valueMinor: Int64
     public var productSku: String
+    public var perMemberLimit: Int
+    public var minTier: String
 
     public init(
         sku: String, name: String, description: String = "", kind: RewardKind, costPoints: Points, stock: Int64 = 0,
         unlimitedStock: Bool = false, validFrom: Instant? = nil, validUntil: Instant? = nil, active: Bool? = nil,
-        discountPercent: Int = 0, valueCurrency: String = "", valueMinor: Int64 = 0, productSku: String = ""
+        discountPercent: Int = 0, valueCurrency: String = "", valueMinor: Int64 = 0, productSku: String = "",
+        perMemberLimit: Int = 0, minTier: String = ""
     ) {
         self.sku = sku
         self.name = name
@@ -101,6 +108,8 @@ public struct CreateRewardRequest: Codable, Sendable, Equatable {
         self.valueCurrency = valueCurrency
         self.valueMinor = valueMinor
         self.productSku = productSku
+        self.perMemberLimit = perMemberLimit
+        self.minTier = minTier
     }
 }
 
@@ -117,11 +126,14 @@ public struct UpdateRewardRequest: Codable, Sendable, Equatable {
     public var active: Bool?
     public var stockDelta: Int64
     public var requestId: String
+    public var perMemberLimit: Int?
+    /// "" removes the requirement.
+    public var minTier: String?
 
     public init(
         rewardId: String, name: String? = nil, description: String? = nil, costPoints: Points? = nil,
         validFrom: Instant? = nil, validUntil: Instant? = nil, clearValidFrom: Bool = false, clearValidUntil: Bool = false,
-        active: Bool? = nil, stockDelta: Int64 = 0, requestId: String = ""
+        active: Bool? = nil, stockDelta: Int64 = 0, requestId: String = "", perMemberLimit: Int? = nil, minTier: String? = nil
     ) {
         self.rewardId = rewardId
         self.name = name
@@ -134,6 +146,8 @@ public struct UpdateRewardRequest: Codable, Sendable, Equatable {
         self.active = active
         self.stockDelta = stockDelta
         self.requestId = requestId
+        self.perMemberLimit = perMemberLimit
+        self.minTier = minTier
     }
 }
 

@@ -27,6 +27,8 @@ public struct RewardCatalog: Sendable {
         }
         try Self.validateWindow(from: request.validFrom, until: request.validUntil)
         let value = try Self.validateValue(request)
+        let perMemberLimit = try Self.validateLimit(request.perMemberLimit)
+        let minTier = request.minTier.isEmpty ? nil : try Validate.identifier(request.minTier, field: "min_tier")
         let now = clock.now
 
         return try await database.writer.write { db in
@@ -39,7 +41,7 @@ public struct RewardCatalog: Sendable {
                         active: request.active ?? true, archived: false, discountPercent: request.discountPercent,
                         valueCurrency: value?.currency.code, valueMinor: value?.minorUnits,
                         productSku: request.kind == .freeProduct ? request.productSku : nil,
-                        createdAt: now, updatedAt: now)
+                        createdAt: now, updatedAt: now, perMemberLimit: perMemberLimit, minTier: minTier)
                     try reward.insert(db)
                     reward.seq = db.lastInsertedRowID
                     return reward
@@ -78,6 +80,8 @@ public struct RewardCatalog: Sendable {
         }
         if request.validFrom != nil && request.clearValidFrom { throw InvalidArgument("remove_valid_from", "cannot be set together with valid_from") }
         if request.validUntil != nil && request.clearValidUntil { throw InvalidArgument("remove_valid_until", "cannot be set together with valid_until") }
+        let perMemberLimit = try request.perMemberLimit.map(Self.validateLimit)
+        let minTier = try request.minTier.map { $0.isEmpty ? "" : try Validate.identifier($0, field: "min_tier") }
         let now = clock.now
 
         return try await database.writer.write { db in
@@ -93,6 +97,8 @@ public struct RewardCatalog: Sendable {
                 if request.clearValidUntil { reward.validUntil = nil }
                 try Self.validateWindow(from: reward.validFrom, until: reward.validUntil)
                 if let active = request.active { reward.active = active }
+                if let perMemberLimit { reward.perMemberLimit = perMemberLimit }
+                if let minTier { reward.minTier = minTier.isEmpty ? nil : minTier }
                 if request.stockDelta != 0 {
                     guard !reward.unlimitedStock else { throw CatalogError.unlimitedStock(rewardId) }
                     guard reward.stockAvailable + request.stockDelta >= 0 else {
@@ -149,15 +155,29 @@ public struct RewardCatalog: Sendable {
         let reservationId = try Validate.identifier(request.reservationId, field: "reservation_id")
         let quantity = try Validate.positive(request.quantity, field: "quantity", max: 1_000_000)
         let ttl = try Validate.ttl(request.ttlSeconds)
+        let memberId = request.memberId.isEmpty ? nil : try Validate.identifier(request.memberId, field: "member_id")
         let now = clock.now
 
-        return try await database.writer.write { db in
+        let result = try await database.writer.write { db in
             try IdempotencyKeys.run(db, scope: "reserve", key: reservationId, field: "reservation_id", request: request, now: now) {
                 guard try !Reservation.exists(db, key: reservationId) else {
                     throw IdempotencyKeyReused(field: "reservation_id", key: reservationId)
                 }
                 var reward = try Self.reward(db, rewardId)
                 if let why = reward.unavailability(at: now) { throw CatalogError.rewardNotAvailable(rewardId: rewardId, why: why) }
+                if reward.perMemberLimit > 0 {
+                    guard let memberId else {
+                        throw InvalidArgument("member_id", "is required: reward \(rewardId) limits the units each member may redeem")
+                    }
+                    // Counted in the same transaction as the reservation, so concurrent redemptions cannot both fit.
+                    let held = try Int64.fetchOne(db, sql: """
+                        SELECT COALESCE(SUM(quantity), 0) FROM reservation
+                        WHERE reward_id = ? AND member_id = ? AND status IN ('RESERVED', 'COMMITTED')
+                        """, arguments: [rewardId, memberId]) ?? 0
+                    guard held + quantity <= Int64(reward.perMemberLimit) else {
+                        throw CatalogError.perMemberLimitReached(rewardId: rewardId, memberId: memberId, limit: reward.perMemberLimit, held: held)
+                    }
+                }
                 if !reward.unlimitedStock {
                     guard reward.stockAvailable >= quantity else {
                         throw CatalogError.outOfStock(rewardId: rewardId, available: reward.stockAvailable, requested: quantity)
@@ -170,11 +190,13 @@ public struct RewardCatalog: Sendable {
                 let reservation = Reservation(
                     id: reservationId, rewardId: rewardId, quantity: quantity, status: .reserved,
                     unitCostPoints: reward.costPoints, createdAt: now,
-                    expiresAt: now.adding(seconds: ttl), settledAt: nil)
+                    expiresAt: now.adding(seconds: ttl), settledAt: nil, memberId: memberId)
                 try reservation.insert(db)
                 return ReserveResult(reservation: reservation, reward: reward)
             }
         }
+        FaultInjection.after("reserve_committed")
+        return result
     }
 
     /// Gives the reserved units out for good. Committing twice returns the
@@ -200,6 +222,7 @@ public struct RewardCatalog: Sendable {
             }
             return .success(reservation)
         }
+        FaultInjection.after("commit_committed")
         return try outcome.get()
     }
 
@@ -302,6 +325,11 @@ public struct RewardCatalog: Sendable {
     static func reservation(_ db: Database, _ id: String) throws -> Reservation {
         guard let reservation = try Reservation.fetchOne(db, key: id) else { throw CatalogError.reservationNotFound(id) }
         return reservation
+    }
+
+    static func validateLimit(_ limit: Int) throws(InvalidArgument) -> Int {
+        guard (0...1_000_000).contains(limit) else { throw InvalidArgument("per_member_limit", "must be between 0 and 1000000, got \(limit)") }
+        return limit
     }
 
     static func validateWindow(from: Instant?, until: Instant?) throws(InvalidArgument) {

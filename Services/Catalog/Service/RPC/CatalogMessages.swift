@@ -29,6 +29,8 @@ extension Laurel_V1_Reward {
             $0.productSku = reward.productSku ?? ""
             $0.createdAt = .init(reward.createdAt)
             $0.updatedAt = .init(reward.updatedAt)
+            $0.perMemberLimit = Int32(reward.perMemberLimit)
+            $0.minTier = reward.minTier ?? ""
         }
     }
 }
@@ -70,6 +72,7 @@ extension Laurel_V1_Reservation {
             $0.unitCostPoints = reservation.unitCostPoints
             $0.createdAt = .init(reservation.createdAt)
             $0.expiresAt = .init(reservation.expiresAt)
+            $0.memberID = reservation.memberId ?? ""
         }
     }
 }

@@ -21,7 +21,8 @@ public struct CatalogServiceHandler: Laurel_V1_CatalogService.SimpleServiceProto
             active: request.hasActive ? request.active : nil,
             discountPercent: Int(request.discountPercent),
             valueCurrency: request.value.currencyCode, valueMinor: request.value.minorUnits,
-            productSku: request.productSku))
+            productSku: request.productSku,
+            perMemberLimit: Int(request.perMemberLimit), minTier: request.minTier))
         return .with { $0.reward = .init(reward) }
     }
 
@@ -46,7 +47,9 @@ public struct CatalogServiceHandler: Laurel_V1_CatalogService.SimpleServiceProto
             validUntil: request.hasValidUntil ? try request.validUntil.validatedInstant(field: "valid_until") : nil,
             clearValidFrom: request.removeValidFrom, clearValidUntil: request.removeValidUntil,
             active: request.hasActive ? request.active : nil,
-            stockDelta: request.stockDelta, requestId: request.requestID))
+            stockDelta: request.stockDelta, requestId: request.requestID,
+            perMemberLimit: request.hasPerMemberLimit ? Int(request.perMemberLimit) : nil,
+            minTier: request.hasMinTier ? request.minTier : nil))
         return .with { $0.reward = .init(reward) }
     }
 
@@ -68,7 +71,7 @@ public struct CatalogServiceHandler: Laurel_V1_CatalogService.SimpleServiceProto
     public func reserveStock(request: Laurel_V1_ReserveStockRequest, context: ServerContext) async throws -> Laurel_V1_ReserveStockResponse {
         let result = try await catalog.reserve(ReserveRequest(
             rewardId: request.rewardID, quantity: request.quantity,
-            reservationId: request.reservationID, ttlSeconds: request.ttlSeconds))
+            reservationId: request.reservationID, ttlSeconds: request.ttlSeconds, memberId: request.memberID))
         return .with {
             $0.reservation = .init(result.reservation)
             $0.reward = .init(result.reward)

@@ -60,6 +60,16 @@ public struct CatalogDatabase: Sendable {
             try db.create(index: "reservation_by_status_expiry", on: "reservation", columns: ["status", "expires_at"])
             try IdempotencyKeys.migrate(db)
         }
+        migrator.registerMigration("v2: per-member limits and minimum tiers") { db in
+            try db.alter(table: "reward") { t in
+                t.add(column: "per_member_limit", .integer).notNull().defaults(to: 0)
+                t.add(column: "min_tier", .text)
+            }
+            try db.alter(table: "reservation") { t in
+                t.add(column: "member_id", .text)
+            }
+            try db.create(index: "reservation_by_reward_member", on: "reservation", columns: ["reward_id", "member_id", "status"])
+        }
         return migrator
     }
 }

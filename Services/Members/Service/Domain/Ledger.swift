@@ -65,13 +65,16 @@ public struct HoldRequest: Codable, Sendable, Equatable {
     public var points: Points
     public var ttlSeconds: Int64
     public var reason: String
+    /// The lowest tier allowed to hold these points; "" for any.
+    public var minTier: String
 
-    public init(memberId: String, holdId: String, points: Points, ttlSeconds: Int64 = 0, reason: String = "") {
+    public init(memberId: String, holdId: String, points: Points, ttlSeconds: Int64 = 0, reason: String = "", minTier: String = "") {
         self.memberId = memberId
         self.holdId = holdId
         self.points = points
         self.ttlSeconds = ttlSeconds
         self.reason = reason
+        self.minTier = minTier
     }
 }
 

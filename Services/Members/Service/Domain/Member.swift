@@ -31,8 +31,6 @@ public struct Member: Codable, Sendable, Equatable, FetchableRecord, Persistable
     public var enrolledAt: Instant
     public var updatedAt: Instant
 
-    public static let defaultTier = "BASE"
-
     public var balance: Balance {
         Balance(memberId: id, available: available, held: held, lifetimeEarned: lifetimeEarned)
     }
@@ -43,6 +41,13 @@ public struct Balance: Codable, Sendable, Equatable {
     public var available: Points
     public var held: Points
     public var lifetimeEarned: Points
+
+    public init(memberId: String, available: Points, held: Points, lifetimeEarned: Points) {
+        self.memberId = memberId
+        self.available = available
+        self.held = held
+        self.lifetimeEarned = lifetimeEarned
+    }
 }
 
 public struct EnrollRequest: Codable, Sendable, Equatable {
@@ -71,10 +76,11 @@ public struct UpdateMemberRequest: Sendable, Equatable {
     public var setAttributes: [String: String]
     public var removeAttributes: [String]
     public var status: MemberStatus?
+    public var tier: String?
 
     public init(
         memberId: String, email: String? = nil, displayName: String? = nil, birthDate: String? = nil,
-        setAttributes: [String: String] = [:], removeAttributes: [String] = [], status: MemberStatus? = nil
+        setAttributes: [String: String] = [:], removeAttributes: [String] = [], status: MemberStatus? = nil, tier: String? = nil
     ) {
         self.memberId = memberId
         self.email = email
@@ -83,7 +89,27 @@ public struct UpdateMemberRequest: Sendable, Equatable {
         self.setAttributes = setAttributes
         self.removeAttributes = removeAttributes
         self.status = status
+        self.tier = tier
     }
+}
+
+/// The programme's tiers, lowest first. Every member starts in the first.
+public struct TierOrder: Sendable, Equatable {
+    public let codes: [String]
+
+    public init(_ codes: [String]) throws(InvalidArgument) {
+        guard !codes.isEmpty, Set(codes).count == codes.count else {
+            throw InvalidArgument("tiers", "must list distinct tier codes, lowest first")
+        }
+        for code in codes { _ = try Validate.identifier(code, field: "tiers") }
+        self.codes = codes
+    }
+
+    public static let standard = try! TierOrder(["BASE", "SILVER", "GOLD", "PLATINUM"])
+
+    public var entry: String { codes[0] }
+
+    public func rank(of code: String) -> Int? { codes.firstIndex(of: code) }
 }
 
 public enum MemberLookup: Sendable, Equatable {

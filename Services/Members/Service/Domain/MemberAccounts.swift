@@ -8,11 +8,13 @@ public struct MemberAccounts: Sendable {
     public let database: MembersDatabase
     public let clock: WallClock
     public let earnPolicy: EarnPolicy
+    public let tiers: TierOrder
 
-    public init(database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy()) {
+    public init(database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy(), tiers: TierOrder = .standard) {
         self.database = database
         self.clock = clock
         self.earnPolicy = earnPolicy
+        self.tiers = tiers
     }
 
     // MARK: Members
@@ -30,7 +32,7 @@ public struct MemberAccounts: Sendable {
                 return try IdempotencyKeys.run(db, scope: "enroll", key: externalId, field: "external_id", request: request, now: now) {
                     var member = Member(
                         id: Identifier.make(prefix: "mbr"), externalId: externalId, email: email, displayName: displayName,
-                        birthDate: birthDate, attributes: attributes, status: .active, tier: Member.defaultTier,
+                        birthDate: birthDate, attributes: attributes, status: .active, tier: tiers.entry,
                         available: 0, held: 0, lifetimeEarned: 0, enrolledAt: now, updatedAt: now)
                     try member.insert(db)
                     member.seq = db.lastInsertedRowID
@@ -69,6 +71,9 @@ public struct MemberAccounts: Sendable {
         let displayName = try request.displayName.map { try Validate.text($0, field: "display_name", maxLength: 200) }
         let birthDate: CalendarDate?? = try request.birthDate.map { try $0.isEmpty ? nil : pastDate($0, field: "birth_date") }
         let setAttributes = try Validate.attributes(request.setAttributes, field: "set_attributes")
+        if let tier = request.tier, tiers.rank(of: tier) == nil {
+            throw InvalidArgument("tier", "must be one of \(tiers.codes.joined(separator: ", "))")
+        }
         let now = clock.now
 
         return try await database.writer.write { db in
@@ -80,6 +85,7 @@ public struct MemberAccounts: Sendable {
             member.attributes.merge(setAttributes) { _, new in new }
             _ = try Validate.attributes(member.attributes, field: "set_attributes")
             if let status = request.status { member.status = status }
+            if let tier = request.tier { member.tier = tier }
             member.updatedAt = now
             try member.update(db)
             return member
@@ -186,12 +192,22 @@ public struct MemberAccounts: Sendable {
         let points = try Validate.positive(request.points, field: "points")
         let ttl = try Validate.ttl(request.ttlSeconds)
         let reason = try Validate.text(request.reason, field: "reason", maxLength: 500)
+        let minRank: Int?
+        if request.minTier.isEmpty {
+            minRank = nil
+        } else {
+            guard let rank = tiers.rank(of: request.minTier) else { throw MembersError.unknownTier(request.minTier) }
+            minRank = rank
+        }
         let now = clock.now
 
-        return try await database.writer.write { db in
+        let result = try await database.writer.write { db in
             try IdempotencyKeys.run(db, scope: "hold", key: holdId, field: "hold_id", request: request, now: now) {
                 var member = try Self.member(db, memberId)
                 try Self.requireActive(member)
+                if let minRank, (tiers.rank(of: member.tier) ?? -1) < minRank {
+                    throw MembersError.tierTooLow(memberId: memberId, tier: member.tier, minTier: request.minTier)
+                }
                 guard try !Hold.exists(db, key: holdId) else { throw IdempotencyKeyReused(field: "hold_id", key: holdId) }
                 try Self.post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
                 let hold = Hold(
@@ -201,6 +217,8 @@ public struct MemberAccounts: Sendable {
                 return HoldResult(hold: hold, balance: member.balance)
             }
         }
+        FaultInjection.after("hold_committed")
+        return result
     }
 
     /// Spends the held points. Capturing a captured hold returns it unchanged.
@@ -226,6 +244,7 @@ public struct MemberAccounts: Sendable {
             }
             return .success(HoldResult(hold: hold, balance: member.balance))
         }
+        FaultInjection.after("capture_committed")
         return try outcome.get()
     }
 

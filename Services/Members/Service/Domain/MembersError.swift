@@ -12,12 +12,15 @@ public enum MembersError: LaurelError, Equatable {
     case holdNotHeld(holdId: String, status: HoldStatus)
     case holdNotCaptured(holdId: String, status: HoldStatus)
     case balanceLimit(memberId: String)
+    case tierTooLow(memberId: String, tier: String, minTier: String)
+    case unknownTier(String)
 
     public var code: RPCError.Code {
         switch self {
         case .memberNotFound, .holdNotFound: .notFound
         case .memberAlreadyExists: .alreadyExists
-        case .memberNotActive, .insufficientPoints, .holdExpired, .holdNotHeld, .holdNotCaptured: .failedPrecondition
+        case .memberNotActive, .insufficientPoints, .holdExpired, .holdNotHeld, .holdNotCaptured, .tierTooLow, .unknownTier:
+            .failedPrecondition
         case .balanceLimit: .outOfRange
         }
     }
@@ -33,6 +36,8 @@ public enum MembersError: LaurelError, Equatable {
         case .holdNotHeld: "HOLD_NOT_HELD"
         case .holdNotCaptured: "HOLD_NOT_CAPTURED"
         case .balanceLimit: "BALANCE_LIMIT"
+        case .tierTooLow: "TIER_TOO_LOW"
+        case .unknownTier: "UNKNOWN_TIER"
         }
     }
 
@@ -56,6 +61,10 @@ public enum MembersError: LaurelError, Equatable {
             "hold '\(id)' is \(status.rawValue); only a CAPTURED hold can be refunded"
         case .balanceLimit(let memberId):
             "the change would take member \(memberId)'s balance beyond the largest representable value"
+        case .tierTooLow(let memberId, let tier, let minTier):
+            "member \(memberId) is in tier \(tier); this needs \(minTier) or above"
+        case .unknownTier(let tier):
+            "tier '\(tier)' is not one of this programme's tiers"
         }
     }
 
@@ -69,6 +78,8 @@ public enum MembersError: LaurelError, Equatable {
         case .holdNotFound(let id), .holdExpired(let id): ["hold_id": id]
         case .holdNotHeld(let id, let status), .holdNotCaptured(let id, let status): ["hold_id": id, "status": status.rawValue]
         case .balanceLimit(let memberId): ["member_id": memberId]
+        case .tierTooLow(let memberId, let tier, let minTier): ["member_id": memberId, "tier": tier, "min_tier": minTier]
+        case .unknownTier(let tier): ["tier": tier]
         }
     }
 }

@@ -38,7 +38,8 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
             birthDate: request.hasBirthDate ? request.birthDate : nil,
             setAttributes: request.setAttributes,
             removeAttributes: request.removeAttributes,
-            status: status))
+            status: status,
+            tier: request.hasTier ? request.tier : nil))
         return .with { $0.member = .init(member) }
     }
 
@@ -95,7 +96,7 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     public func holdPoints(request: Laurel_V1_HoldPointsRequest, context: ServerContext) async throws -> Laurel_V1_HoldPointsResponse {
         let result = try await accounts.hold(HoldRequest(
             memberId: request.memberID, holdId: request.holdID, points: request.points,
-            ttlSeconds: request.ttlSeconds, reason: request.reason))
+            ttlSeconds: request.ttlSeconds, reason: request.reason, minTier: request.minTier))
         return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }
     }
 

@@ -4,8 +4,8 @@ import LaurelShared
 /// What redemption needs from the catalog, in domain terms. The service uses
 /// a gRPC client; tests can plug the catalog's own domain in directly.
 public protocol CatalogPeer: Sendable {
-    /// Returns the price per unit at the moment of reservation.
-    func reserve(rewardId: String, quantity: Int64, reservationId: String, ttlSeconds: Int64) async throws(PeerError) -> Points
+    /// Reserves stock for a member; returns the reward's terms at that moment.
+    func reserve(rewardId: String, quantity: Int64, reservationId: String, memberId: String, ttlSeconds: Int64) async throws(PeerError) -> ReservedStock
     func commit(reservationId: String) async throws(PeerError)
     func release(reservationId: String) async throws(PeerError)
     func restock(reservationId: String) async throws(PeerError)
@@ -13,10 +13,23 @@ public protocol CatalogPeer: Sendable {
 
 /// What redemption needs from members, in domain terms.
 public protocol MembersPeer: Sendable {
-    func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String) async throws(PeerError)
+    /// Holds points, refused if the member's tier is below `minTier` ("" for any).
+    func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String) async throws(PeerError)
     func capture(holdId: String) async throws(PeerError)
     func release(holdId: String) async throws(PeerError)
     func refund(holdId: String) async throws(PeerError)
+}
+
+/// The reward's terms when its stock was reserved: a later change of price or
+/// tier does not alter a redemption already under way.
+public struct ReservedStock: Sendable, Equatable {
+    public var unitCostPoints: Points
+    public var minTier: String
+
+    public init(unitCostPoints: Points, minTier: String) {
+        self.unitCostPoints = unitCostPoints
+        self.minTier = minTier
+    }
 }
 
 /// A peer's answer other than success.

@@ -31,6 +31,12 @@ public enum SagaStep: String, Codable, Sendable, CaseIterable {
     }
 }
 
+public enum VoucherStatus: String, Codable, Sendable {
+    case issued = "ISSUED"
+    case used = "USED"
+    case void = "VOID"
+}
+
 public enum RedemptionStatus: String, Codable, Sendable {
     case pending = "PENDING"
     case completed = "COMPLETED"
@@ -70,8 +76,42 @@ public struct Redemption: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var cancelReason: String
     public var createdAt: Instant
     public var updatedAt: Instant
+    /// The reward's minimum tier, as reserved.
+    public var minTier: String?
+    public var voucherUsedAt: Instant?
+    public var voucherStoreId: String?
+    public var voucherTerminalId: String?
+
+    public init(
+        id: String, memberId: String, rewardId: String, quantity: Int64, idempotencyKey: String, step: SagaStep,
+        attempt: Int, pointsSpent: Points, voucherCode: String? = nil, failure: RedemptionFailure? = nil,
+        cancelReason: String = "", createdAt: Instant, updatedAt: Instant, minTier: String? = nil
+    ) {
+        self.id = id
+        self.memberId = memberId
+        self.rewardId = rewardId
+        self.quantity = quantity
+        self.idempotencyKey = idempotencyKey
+        self.step = step
+        self.attempt = attempt
+        self.pointsSpent = pointsSpent
+        self.voucherCode = voucherCode
+        self.failure = failure
+        self.cancelReason = cancelReason
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.minTier = minTier
+    }
 
     public var status: RedemptionStatus { step.status }
+
+    public var voucherStatus: VoucherStatus? {
+        switch step {
+        case .completed: voucherUsedAt == nil ? .issued : .used
+        case .cancelling, .cancelled: .void
+        case .pending, .stockReserved, .pointsHeld, .compensating, .failed: nil
+        }
+    }
 
     /// The ids this attempt uses at the catalog and at members: derived from
     /// the redemption, so ledger entries and reservations name it.

@@ -10,10 +10,14 @@ public enum RedemptionError: LaurelError, Equatable {
     case notCompleted(redemptionId: String, status: RedemptionStatus)
     case peerUnavailable(redemptionId: String, peer: String, detail: String)
     case pointsLimit(Points)
+    case voucherNotFound
+    case voucherAlreadyUsed(redemptionId: String, usedAt: Instant, storeId: String)
+    case voucherVoid(redemptionId: String)
 
     public var code: RPCError.Code {
         switch self {
-        case .redemptionNotFound: .notFound
+        case .redemptionNotFound, .voucherNotFound: .notFound
+        case .voucherAlreadyUsed, .voucherVoid: .failedPrecondition
         case .failed(_, let failure): RPCError.Code(Status.Code(rawValue: failure.code) ?? .unknown) ?? .unknown
         case .notCompleted: .failedPrecondition
         case .peerUnavailable: .unavailable
@@ -28,6 +32,9 @@ public enum RedemptionError: LaurelError, Equatable {
         case .notCompleted: "REDEMPTION_NOT_COMPLETED"
         case .peerUnavailable: "PEER_UNAVAILABLE"
         case .pointsLimit: "POINTS_LIMIT"
+        case .voucherNotFound: "VOUCHER_NOT_FOUND"
+        case .voucherAlreadyUsed: "VOUCHER_ALREADY_USED"
+        case .voucherVoid: "VOUCHER_VOID"
         }
     }
 
@@ -39,6 +46,9 @@ public enum RedemptionError: LaurelError, Equatable {
         case .peerUnavailable(let id, let peer, let detail):
             "the \(peer) service could not be reached (\(detail)); redemption \(id) took nothing, or is being given back; retry with the same idempotency key"
         case .pointsLimit(let points): "the redemption would cost \(points) points, more than the largest allowed"
+        case .voucherNotFound: "no voucher has that code"
+        case .voucherAlreadyUsed(_, let usedAt, let storeId): "the voucher was already used, at store \(storeId) at \(usedAt)"
+        case .voucherVoid: "the voucher's redemption was cancelled; it is void"
         }
     }
 
@@ -49,6 +59,10 @@ public enum RedemptionError: LaurelError, Equatable {
         case .notCompleted(let id, let status): ["redemption_id": id, "status": status.rawValue]
         case .peerUnavailable(let id, let peer, _): ["redemption_id": id, "peer": peer]
         case .pointsLimit(let points): ["points": "\(points)"]
+        case .voucherNotFound: [:]
+        case .voucherAlreadyUsed(let id, let usedAt, let storeId):
+            ["redemption_id": id, "used_at": "\(usedAt)", "store_id": storeId]
+        case .voucherVoid(let id): ["redemption_id": id]
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import GRPCCore
 import LaurelShared
 import Logging
 
@@ -60,6 +61,7 @@ public struct Redemptions: Sendable {
             redemption.seq = db.lastInsertedRowID
             return (redemption, true)
         }
+        FaultInjection.after("pending")
         var finished = try await drive(started.id)
         if !fresh, finished.step == .failed, finished.failure?.retryable == true {
             // An earlier attempt was only now fully given back: this call may try again.
@@ -108,6 +110,10 @@ public struct Redemptions: Sendable {
             var redemption = try Self.redemption(db, id)
             switch redemption.step {
             case .completed:
+                if redemption.voucherUsedAt != nil {
+                    throw RedemptionError.voucherAlreadyUsed(
+                        redemptionId: id, usedAt: redemption.voucherUsedAt!, storeId: redemption.voucherStoreId ?? "")
+                }
                 redemption.step = .cancelling
                 redemption.cancelReason = reason
                 redemption.updatedAt = now
@@ -127,31 +133,89 @@ public struct Redemptions: Sendable {
         return finished
     }
 
-    /// Drives every unfinished saga as far as it will go: run at start-up, so a
-    /// crash leaves nothing half done, and periodically after that.
+    /// Finishes every saga that nobody is driving: run at start-up, so a crash
+    /// leaves nothing half done, and periodically for sagas untouched for
+    /// `idleSeconds` (a request driving one keeps touching it).
+    ///
+    /// A saga whose points are held is driven forward (commit and capture);
+    /// one that had not got that far is compensated, since its caller has
+    /// given up waiting: the same idempotency key may try again.
     @discardableResult
-    public func resumeUnfinished() async throws -> Int {
-        let unfinished: [String] = try await database.writer.read { db in
-            try String.fetchAll(
-                db,
-                Redemption.select(Column("id"))
-                    .filter([SagaStep.pending, .stockReserved, .pointsHeld, .compensating, .cancelling].map(\.rawValue).contains(Column("step")))
-                    .order(Column("seq")))
+    public func resumeUnfinished(idleSeconds: Int64 = 0) async throws -> Int {
+        let cutoff = clock.now.adding(seconds: -idleSeconds)
+        let unfinished: [Redemption] = try await database.writer.read { db in
+            try Redemption
+                .filter([SagaStep.pending, .stockReserved, .pointsHeld, .compensating, .cancelling].map(\.rawValue).contains(Column("step")))
+                .filter(Column("updated_at") <= cutoff)
+                .order(Column("seq"))
+                .fetchAll(db)
         }
-        for id in unfinished {
+        for redemption in unfinished {
             do {
-                _ = try await drive(id)
+                _ = try await drive(redemption.id, abandoning: true)
             } catch {
-                logger.warning("could not resume redemption", metadata: ["redemption_id": "\(id)", "error": "\(error)"])
+                logger.warning("could not resume redemption", metadata: ["redemption_id": "\(redemption.id)", "error": "\(error)"])
             }
         }
         return unfinished.count
     }
 
+    /// Marks a saga that stopped before its points were held for compensation,
+    /// unless it moved on meanwhile.
+    private func abandon(_ id: String) async throws {
+        let now = clock.now
+        try await database.writer.write { db in
+            var redemption = try Self.redemption(db, id)
+            guard redemption.step == .pending || redemption.step == .stockReserved else { return }
+            redemption.step = .compensating
+            redemption.failure = RedemptionFailure(
+                code: RPCError.Code.unavailable.rawValue, reason: "INTERRUPTED",
+                message: "the redemption was interrupted before it completed and was undone; retry with the same idempotency key",
+                metadata: ["redemption_id": id], retryable: true)
+            redemption.updatedAt = now
+            try redemption.update(db)
+        }
+    }
+
+    /// Marks a voucher used at the till, exactly once.
+    public func useVoucher(code: String, storeId: String, terminalId: String) async throws -> Redemption {
+        let code = try Validate.identifier(code.uppercased(), field: "voucher_code")
+        let storeId = try Validate.identifier(storeId, field: "store_id")
+        let terminalId = terminalId.isEmpty ? "" : try Validate.identifier(terminalId, field: "terminal_id")
+        let now = clock.now
+        return try await database.writer.write { db in
+            guard var redemption = try Redemption.filter(Column("voucher_code") == code).fetchOne(db) else {
+                throw RedemptionError.voucherNotFound
+            }
+            switch redemption.voucherStatus {
+            case .issued:
+                redemption.voucherUsedAt = now
+                redemption.voucherStoreId = storeId
+                redemption.voucherTerminalId = terminalId
+                redemption.updatedAt = now
+                try redemption.update(db)
+                return redemption
+            case .used where redemption.voucherStoreId == storeId && (redemption.voucherTerminalId ?? "") == terminalId:
+                return redemption
+            case .used:
+                throw RedemptionError.voucherAlreadyUsed(
+                    redemptionId: redemption.id, usedAt: redemption.voucherUsedAt ?? now, storeId: redemption.voucherStoreId ?? "")
+            case .void, nil:
+                throw RedemptionError.voucherVoid(redemptionId: redemption.id)
+            }
+        }
+    }
+
     // MARK: The saga
 
-    private func drive(_ id: String) async throws -> Redemption {
-        try await coordinator.drive(id) { try await self.advance(id) }
+    /// Through the coordinator, so that only one driver at a time works on a
+    /// saga. `abandoning`: a saga that has not held its points yet is
+    /// compensated rather than driven forward (recovery's choice).
+    private func drive(_ id: String, abandoning: Bool = false) async throws -> Redemption {
+        try await coordinator.drive(id) {
+            if abandoning { try await self.abandon(id) }
+            return try await self.advance(id)
+        }
     }
 
     /// Runs steps until the saga ends, or a peer cannot be reached while
@@ -162,18 +226,21 @@ public struct Redemptions: Sendable {
             let current = redemption
             switch current.step {
             case .pending:
-                let reserved = await attempt { () async throws(PeerError) -> Points in
+                let reserved = await attempt { () async throws(PeerError) -> ReservedStock in
                     return try await catalog.reserve(
                         rewardId: current.rewardId, quantity: current.quantity,
-                        reservationId: current.reservationId, ttlSeconds: holdSeconds)
+                        reservationId: current.reservationId, memberId: current.memberId, ttlSeconds: holdSeconds)
                 }
                 switch reserved {
-                case .success(let unitCost):
-                    let (points, overflow) = unitCost.multipliedReportingOverflow(by: current.quantity)
+                case .success(let stock):
+                    let (points, overflow) = stock.unitCostPoints.multipliedReportingOverflow(by: current.quantity)
                     if overflow || points > 1_000_000_000_000 {
                         redemption = try await save(current, step: .compensating, failure: RedemptionError.pointsLimit(points).asFailure)
                     } else {
-                        redemption = try await save(current, step: .stockReserved) { $0.pointsSpent = points }
+                        redemption = try await save(current, step: .stockReserved) {
+                            $0.pointsSpent = points
+                            $0.minTier = stock.minTier.isEmpty ? nil : stock.minTier
+                        }
                     }
                 case .failure(let error) where error.reason != nil:
                     // Refused as a whole: nothing was taken.
@@ -186,21 +253,31 @@ public struct Redemptions: Sendable {
                 let held = await attempt { () async throws(PeerError) -> Void in
                     try await members.hold(
                         memberId: current.memberId, holdId: current.holdId, points: current.pointsSpent,
-                        ttlSeconds: holdSeconds, reason: "redemption \(current.id)")
+                        ttlSeconds: holdSeconds, reason: "redemption \(current.id)", minTier: current.minTier ?? "")
                 }
                 switch held {
-                case .success: redemption = try await save(current, step: .pointsHeld)
+                case .success:
+                    redemption = try await save(current, step: .pointsHeld)
                 case .failure(let error): redemption = try await save(current, step: .compensating, failure: error.asFailure)
                 }
 
             case .pointsHeld:
                 let committed = await attempt { () async throws(PeerError) -> Void in
                     try await catalog.commit(reservationId: current.reservationId)
+                    FaultInjection.after("stock_committed")
                     try await members.capture(holdId: current.holdId)
                 }
                 switch committed {
-                case .success: redemption = try await complete(current)
-                case .failure(let error): redemption = try await save(current, step: .compensating, failure: error.asFailure)
+                case .success:
+                    redemption = try await complete(current)
+                case .failure(.unavailable(let peer, let detail)):
+                    // Everything is held, so the way out is forward: the next
+                    // attempt (a retry or recovery) repeats commit and capture,
+                    // both idempotent, until they succeed or the holds expire.
+                    logger.warning("completion interrupted; will retry", metadata: ["redemption_id": "\(id)", "peer": "\(peer)"])
+                    return try await save(current, step: .pointsHeld, failure: PeerError.unavailable(peer: peer, detail: detail).asFailure)
+                case .failure(let error):
+                    redemption = try await save(current, step: .compensating, failure: error.asFailure)
                 }
 
             case .compensating:
@@ -268,7 +345,7 @@ public struct Redemptions: Sendable {
 
     private func complete(_ redemption: Redemption) async throws -> Redemption {
         let now = clock.now
-        return try await database.writer.write { db in
+        let completed = try await database.writer.write { db in
             var redemption = redemption
             redemption.step = .completed
             redemption.failure = nil
@@ -283,6 +360,8 @@ public struct Redemptions: Sendable {
             try redemption.update(db)
             return redemption
         }
+        FaultInjection.after("completed")
+        return completed
     }
 
     private func save(
@@ -290,7 +369,7 @@ public struct Redemptions: Sendable {
         _ change: @Sendable (inout Redemption) -> Void = { _ in }
     ) async throws -> Redemption {
         let now = clock.now
-        return try await database.writer.write { db in
+        let saved = try await database.writer.write { db in
             var redemption = redemption
             redemption.step = step
             if let failure { redemption.failure = failure }
@@ -299,6 +378,8 @@ public struct Redemptions: Sendable {
             try redemption.update(db)
             return redemption
         }
+        FaultInjection.after(step.rawValue.lowercased())
+        return saved
     }
 
     /// A redemption that failed only because a peer was unreachable may be

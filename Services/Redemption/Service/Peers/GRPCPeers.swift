@@ -14,14 +14,16 @@ public struct GRPCCatalogPeer<Transport: ClientTransport>: CatalogPeer {
         self.options = options
     }
 
-    public func reserve(rewardId: String, quantity: Int64, reservationId: String, ttlSeconds: Int64) async throws(PeerError) -> Points {
+    public func reserve(rewardId: String, quantity: Int64, reservationId: String, memberId: String, ttlSeconds: Int64) async throws(PeerError) -> ReservedStock {
         try await peerCall("catalog") {
-            try await client.reserveStock(.with {
+            let reserved = try await client.reserveStock(.with {
                 $0.rewardID = rewardId
                 $0.quantity = quantity
                 $0.reservationID = reservationId
+                $0.memberID = memberId
                 $0.ttlSeconds = ttlSeconds
-            }, options: options).reservation.unitCostPoints
+            }, options: options)
+            return ReservedStock(unitCostPoints: reserved.reservation.unitCostPoints, minTier: reserved.reward.minTier)
         }
     }
 
@@ -51,7 +53,7 @@ public struct GRPCMembersPeer<Transport: ClientTransport>: MembersPeer {
         self.options = options
     }
 
-    public func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String) async throws(PeerError) {
+    public func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String) async throws(PeerError) {
         try await peerCall("members") {
             _ = try await client.holdPoints(.with {
                 $0.memberID = memberId
@@ -59,6 +61,7 @@ public struct GRPCMembersPeer<Transport: ClientTransport>: MembersPeer {
                 $0.points = points
                 $0.ttlSeconds = ttlSeconds
                 $0.reason = reason
+                $0.minTier = minTier
             }, options: options)
         }
     }

@@ -32,6 +32,12 @@ public struct RedemptionServiceHandler: Laurel_V1_RedemptionService.SimpleServic
         }
     }
 
+    public func redeemVoucher(request: Laurel_V1_RedeemVoucherRequest, context: ServerContext) async throws -> Laurel_V1_RedeemVoucherResponse {
+        let redemption = try await redemptions.useVoucher(
+            code: request.voucherCode, storeId: request.storeID, terminalId: request.terminalID)
+        return .with { $0.redemption = .init(redemption) }
+    }
+
     public func cancelRedemption(request: Laurel_V1_CancelRedemptionRequest, context: ServerContext) async throws -> Laurel_V1_CancelRedemptionResponse {
         let redemption = try await redemptions.cancel(id: request.redemptionID, reason: request.reason)
         return .with { $0.redemption = .init(redemption) }
@@ -53,6 +59,10 @@ extension Laurel_V1_Redemption {
             $0.createdAt = .init(redemption.createdAt)
             $0.updatedAt = .init(redemption.updatedAt)
             $0.cancelReason = redemption.cancelReason
+            $0.voucherStatus = .init(redemption.voucherStatus)
+            if let usedAt = redemption.voucherUsedAt { $0.voucherUsedAt = .init(usedAt) }
+            $0.voucherStoreID = redemption.voucherStoreId ?? ""
+            $0.voucherTerminalID = redemption.voucherTerminalId ?? ""
         }
     }
 }
@@ -65,6 +75,17 @@ extension Laurel_V1_RedemptionStatus {
         case .failed: self = .failed
         case .cancelled: self = .cancelled
         case .cancelling: self = .cancelling
+        }
+    }
+}
+
+extension Laurel_V1_VoucherStatus {
+    init(_ status: VoucherStatus?) {
+        switch status {
+        case .issued: self = .issued
+        case .used: self = .used
+        case .void: self = .void
+        case nil: self = .unspecified
         }
     }
 }

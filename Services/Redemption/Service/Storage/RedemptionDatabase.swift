@@ -43,6 +43,14 @@ public struct RedemptionDatabase: Sendable {
             try db.create(index: "redemption_by_member", on: "redemption", columns: ["member_id", "seq"])
             try db.create(index: "redemption_by_step", on: "redemption", columns: ["step"])
         }
+        migrator.registerMigration("v2: minimum tiers and voucher use") { db in
+            try db.alter(table: "redemption") { t in
+                t.add(column: "min_tier", .text)
+                t.add(column: "voucher_used_at", .integer)
+                t.add(column: "voucher_store_id", .text)
+                t.add(column: "voucher_terminal_id", .text)
+            }
+        }
         return migrator
     }
 }

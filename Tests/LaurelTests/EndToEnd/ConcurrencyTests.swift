@@ -1,0 +1,101 @@
+import Foundation
+import GRPCCore
+import LaurelShared
+import Testing
+
+/// Many clients at once against the three processes: stock and points are
+/// never oversold, and the ledger still sums to the balance.
+@Suite(.serialized) struct ConcurrencyTests {
+    @Test func sixtyFourRedeemersForTenUnitsGetExactlyTen() async throws {
+        let laurel = try await LaurelCluster.start()
+        do {
+            try await withClient(port: laurel.members.port) { m in
+                try await withClient(port: laurel.catalog.port) { c in
+                    try await withClient(port: laurel.redemption.port) { r in
+                        let members = MembersClient(wrapping: m)
+                        let reward = try await CatalogClient(wrapping: c).createReward(.with {
+                            $0.sku = "CONCERT"; $0.name = "Concert ticket"; $0.kind = .exclusiveAccess; $0.costPoints = 50; $0.stock = 10
+                        }).reward.rewardID
+                        var ids: [String] = []
+                        for i in 0..<64 {
+                            let id = try await members.enrollMember(.with { $0.externalID = "fan-\(i)" }).member.memberID
+                            _ = try await members.adjustPoints(.with { $0.memberID = id; $0.delta = 100; $0.reason = "seed"; $0.requestID = "seed-\(i)" })
+                            ids.append(id)
+                        }
+                        let redemption = RedemptionClient(wrapping: r)
+                        let outcomes = await withTaskGroup(of: String.self) { group in
+                            for id in ids {
+                                group.addTask {
+                                    do {
+                                        return "\(try await redemption.redeem(.with { $0.memberID = id; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = "k-\(id)" }).redemption.status)"
+                                    } catch let error as RPCError {
+                                        return error.laurelErrorInfo?.reason ?? "\(error.code)"
+                                    } catch {
+                                        return "\(error)"
+                                    }
+                                }
+                            }
+                            return await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+                        }
+                        #expect(outcomes == ["completed": 10, "OUT_OF_STOCK": 54])
+                        let stock = try await CatalogClient(wrapping: c).getReward(.with { $0.rewardID = reward }).reward
+                        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (0, 0, 10))
+                        var spent = 0
+                        for id in ids {
+                            let balance = try await members.getBalance(.with { $0.memberID = id }).balance
+                            #expect(balance.held == 0)
+                            if balance.available == 50 { spent += 1 } else { #expect(balance.available == 100) }
+                            try await expectLedgerBalances(members: members, memberId: id)
+                        }
+                        #expect(spent == 10)
+                    }
+                }
+            }
+        } catch {
+            Issue.record(error)
+        }
+        await laurel.stop()
+    }
+
+    @Test func oneMemberFiringTenRedemptionsSpendsOnlyWhatTheyHave() async throws {
+        let laurel = try await LaurelCluster.start()
+        do {
+            try await withClient(port: laurel.members.port) { m in
+                try await withClient(port: laurel.catalog.port) { c in
+                    try await withClient(port: laurel.redemption.port) { r in
+                        let members = MembersClient(wrapping: m)
+                        let reward = try await CatalogClient(wrapping: c).createReward(.with {
+                            $0.sku = "MUG"; $0.name = "Mug"; $0.kind = .freeProduct; $0.productSku = "MUG"; $0.costPoints = 50; $0.unlimitedStock = true
+                        }).reward.rewardID
+                        let id = try await members.enrollMember(.with { $0.externalID = "greedy" }).member.memberID
+                        _ = try await members.adjustPoints(.with { $0.memberID = id; $0.delta = 100; $0.reason = "seed"; $0.requestID = "seed" })
+                        let redemption = RedemptionClient(wrapping: r)
+                        let outcomes = await withTaskGroup(of: String.self) { group in
+                            for attempt in 0..<10 {
+                                group.addTask {
+                                    do {
+                                        return "\(try await redemption.redeem(.with { $0.memberID = id; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = "try-\(attempt)" }).redemption.status)"
+                                    } catch let error as RPCError {
+                                        return error.laurelErrorInfo?.reason ?? "\(error.code)"
+                                    } catch {
+                                        return "\(error)"
+                                    }
+                                }
+                            }
+                            return await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+                        }
+                        #expect(outcomes == ["completed": 2, "INSUFFICIENT_POINTS": 8])
+                        let balance = try await members.getBalance(.with { $0.memberID = id }).balance
+                        #expect((balance.available, balance.held) == (0, 0))
+                        try await expectLedgerBalances(members: members, memberId: id)
+                        let stock = try await CatalogClient(wrapping: c).getReward(.with { $0.rewardID = reward }).reward
+                        #expect((stock.stockReserved, stock.stockCommitted) == (0, 2))
+                    }
+                }
+            }
+        } catch {
+            Issue.record(error)
+        }
+        await laurel.stop()
+    }
+}
