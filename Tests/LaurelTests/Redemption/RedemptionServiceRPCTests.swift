@@ -125,4 +125,71 @@ import Testing
             #expect(try await laurel.members.getBalance(.with { $0.memberID = member }).balance.available == 1_000)
         }
     }
+
+    @Test func limitsTiersAndVouchersOverGRPC() async throws {
+        try await withLaurel { laurel in
+            let member = try await laurel.members.enrollMember(.with { $0.externalID = uniqueKey("ext") }).member.memberID
+            _ = try await laurel.members.adjustPoints(.with { $0.memberID = member; $0.delta = 1_000; $0.reason = "seed"; $0.requestID = uniqueKey() })
+            let limited = try await laurel.catalog.createReward(.with {
+                $0.sku = uniqueKey("sku"); $0.name = "Lounge pass"; $0.kind = .exclusiveAccess; $0.costPoints = 100; $0.stock = 10
+                $0.perMemberLimit = 1; $0.minTier = "GOLD"
+            }).reward
+            #expect(limited.perMemberLimit == 1)
+            #expect(limited.minTier == "GOLD")
+            let redeem = { (key: String) in
+                try await laurel.redemption.redeem(.with { $0.memberID = member; $0.rewardID = limited.rewardID; $0.quantity = 1; $0.idempotencyKey = key }).redemption
+            }
+            await expectRPCError(.failedPrecondition, reason: "TIER_TOO_LOW") { _ = try await redeem("tier-1") }
+            await expectRPCError(.invalidArgument, reason: "INVALID_ARGUMENT", field: "tier") {
+                _ = try await laurel.members.updateMember(.with { $0.memberID = member; $0.tier = "DIAMOND" })
+            }
+            let promoted = try await laurel.members.updateMember(.with { $0.memberID = member; $0.tier = "GOLD" }).member
+            #expect(promoted.tier == "GOLD")
+
+            let redemption = try await redeem("tier-2")
+            #expect(redemption.status == .completed)
+            #expect(redemption.voucherStatus == .issued)
+            await expectRPCError(.failedPrecondition, reason: "PER_MEMBER_LIMIT_REACHED") { _ = try await redeem("tier-3") }
+
+            let used = try await laurel.redemption.redeemVoucher(.with {
+                $0.voucherCode = redemption.voucherCode; $0.storeID = "store-9"; $0.terminalID = "till-1"
+            }).redemption
+            #expect(used.voucherStatus == .used)
+            #expect(used.voucherStoreID == "store-9")
+            #expect(used.hasVoucherUsedAt)
+            let again = try await laurel.redemption.redeemVoucher(.with {
+                $0.voucherCode = redemption.voucherCode; $0.storeID = "store-9"; $0.terminalID = "till-1"
+            }).redemption
+            #expect(again == used)
+            await expectRPCError(.failedPrecondition, reason: "VOUCHER_ALREADY_USED") {
+                _ = try await laurel.redemption.redeemVoucher(.with { $0.voucherCode = redemption.voucherCode; $0.storeID = "store-2" })
+            }
+            await expectRPCError(.failedPrecondition, reason: "VOUCHER_ALREADY_USED") {
+                _ = try await laurel.redemption.cancelRedemption(.with { $0.redemptionID = redemption.redemptionID })
+            }
+            await expectRPCError(.notFound, reason: "VOUCHER_NOT_FOUND") {
+                _ = try await laurel.redemption.redeemVoucher(.with { $0.voucherCode = "ZZZZ-ZZZZ-ZZZZ-ZZZZ"; $0.storeID = "store-2" })
+            }
+            await expectRPCError(.invalidArgument, reason: "INVALID_ARGUMENT", field: "store_id") {
+                _ = try await laurel.redemption.redeemVoucher(.with { $0.voucherCode = redemption.voucherCode })
+            }
+            #expect(try await laurel.members.getBalance(.with { $0.memberID = member }).balance.available == 900)
+            try await expectLedgerBalances(members: laurel.members, memberId: member)
+        }
+    }
+
+    @Test func concurrentRequestsWithOneKeyMakeOneRedemption() async throws {
+        try await withLaurel { laurel in
+            let (member, reward) = try await setUp(laurel, points: 1_000, cost: 100, stock: 10)
+            let request = Laurel_V1_RedeemRequest.with { $0.memberID = member; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = "tap-tap-tap" }
+            let redemption = laurel.redemption
+            let ids = try await withThrowingTaskGroup(of: String.self) { group in
+                for _ in 0..<8 { group.addTask { try await redemption.redeem(request).redemption.redemptionID } }
+                return try await group.reduce(into: Set<String>()) { $0.insert($1) }
+            }
+            #expect(ids.count == 1)
+            #expect(try await laurel.members.getBalance(.with { $0.memberID = member }).balance.available == 900)
+            #expect(try await laurel.catalog.getReward(.with { $0.rewardID = reward }).reward.stockCommitted == 1)
+        }
+    }
 }
