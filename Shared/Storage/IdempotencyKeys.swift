@@ -21,7 +21,8 @@ public enum IdempotencyKeys {
 
     /// Replays the stored result of `key` in `scope`, or runs `body` and stores
     /// its result. The request is compared as its canonical JSON encoding: the
-    /// same key with a different request throws `IdempotencyKeyReused`.
+    /// same key with a different request throws `conflict()`, by default
+    /// `IdempotencyKeyReused`.
     public static func run<Request: Encodable, Result: Codable>(
         _ db: Database,
         scope: String,
@@ -29,6 +30,7 @@ public enum IdempotencyKeys {
         field: String,
         request: Request,
         now: Instant,
+        conflict: (() throws -> any Error)? = nil,
         body: () throws -> Result
     ) throws -> Result {
         let fingerprint = try encoder.encode(request)
@@ -38,7 +40,7 @@ public enum IdempotencyKeys {
             arguments: [scope, key]
         ) {
             guard (row["fingerprint"] as Data) == fingerprint else {
-                throw IdempotencyKeyReused(field: field, key: key)
+                throw try conflict?() ?? IdempotencyKeyReused(field: field, key: key)
             }
             return try decoder.decode(Result.self, from: row["result"] as Data)
         }

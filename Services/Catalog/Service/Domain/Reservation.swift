@@ -11,10 +11,8 @@ public enum ReservationStatus: String, Codable, Sendable, CaseIterable {
 }
 
 /// Stock set aside under a client-chosen id until committed, released or expired.
-public struct Reservation: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Reservation: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
     public static let databaseTableName = "reservation"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var id: String
     public var rewardId: String

@@ -16,10 +16,8 @@ public enum RewardKind: String, Codable, Sendable, CaseIterable {
 
 /// A reward and its stock counters: available + reserved + committed is every
 /// unit ever stocked less units removed by hand, and none goes below zero.
-public struct Reward: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Reward: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
     public static let databaseTableName = "reward"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var seq: Int64?
     public var id: String

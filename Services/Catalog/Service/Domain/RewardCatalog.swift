@@ -32,23 +32,24 @@ public struct RewardCatalog: Sendable {
         let now = clock.now
 
         return try await database.writer.write { db in
-            do {
-                return try IdempotencyKeys.run(db, scope: "create_reward", key: sku, field: "sku", request: request, now: now) {
-                    var reward = Reward(
-                        id: Identifier.make(prefix: "rwd"), sku: sku, name: name, description: description, kind: request.kind,
-                        costPoints: costPoints, unlimitedStock: request.unlimitedStock, stockAvailable: request.stock,
-                        stockReserved: 0, stockCommitted: 0, validFrom: request.validFrom, validUntil: request.validUntil,
-                        active: request.active ?? true, archived: false, discountPercent: request.discountPercent,
-                        valueCurrency: value?.currency.code, valueMinor: value?.minorUnits,
-                        productSku: request.kind == .freeProduct ? request.productSku : nil,
-                        createdAt: now, updatedAt: now, perMemberLimit: perMemberLimit, minTier: minTier)
-                    try reward.insert(db)
-                    reward.seq = db.lastInsertedRowID
-                    return reward
+            try IdempotencyKeys.run(
+                db, scope: "create_reward", key: sku, field: "sku", request: request, now: now,
+                conflict: {
+                    let existing = try Reward.filter(Column("sku") == sku).fetchOne(db)
+                    return CatalogError.rewardAlreadyExists(sku: sku, rewardId: existing?.id ?? "")
                 }
-            } catch is IdempotencyKeyReused {
-                let existing = try Reward.filter(Column("sku") == sku).fetchOne(db)
-                throw CatalogError.rewardAlreadyExists(sku: sku, rewardId: existing?.id ?? "")
+            ) {
+                var reward = Reward(
+                    id: Identifier.make(prefix: "rwd"), sku: sku, name: name, description: description, kind: request.kind,
+                    costPoints: costPoints, unlimitedStock: request.unlimitedStock, stockAvailable: request.stock,
+                    stockReserved: 0, stockCommitted: 0, validFrom: request.validFrom, validUntil: request.validUntil,
+                    active: request.active ?? true, archived: false, discountPercent: request.discountPercent,
+                    valueCurrency: value?.currency.code, valueMinor: value?.minorUnits,
+                    productSku: request.kind == .freeProduct ? request.productSku : nil,
+                    createdAt: now, updatedAt: now, perMemberLimit: perMemberLimit, minTier: minTier)
+                try reward.insert(db)
+                reward.seq = db.lastInsertedRowID
+                return reward
             }
         }
     }

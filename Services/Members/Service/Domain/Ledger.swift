@@ -14,10 +14,8 @@ public enum LedgerKind: String, Codable, Sendable, CaseIterable {
 
 /// One change to a member's balances. Entries are only ever appended, and the
 /// deltas of a member's entries sum to the balances in the member row.
-public struct LedgerEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord {
+public struct LedgerEntry: Codable, Sendable, Equatable, FetchableRecord, MutablePersistableRecord, SnakeCaseColumns {
     public static let databaseTableName = "ledger_entry"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var id: Int64?
     public var memberId: String
@@ -44,10 +42,8 @@ public enum HoldStatus: String, Codable, Sendable, CaseIterable {
 }
 
 /// Points set aside for a pending spend, under a client-chosen id.
-public struct Hold: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Hold: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
     public static let databaseTableName = "hold"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var id: String
     public var memberId: String

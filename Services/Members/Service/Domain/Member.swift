@@ -10,10 +10,8 @@ public enum MemberStatus: String, Codable, Sendable, CaseIterable {
 
 /// A member and, in the same row, their balances: every change to them is
 /// written together with its ledger entry, in one transaction.
-public struct Member: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Member: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
     public static let databaseTableName = "member"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     /// Insertion order, for stable pagination.
     public var seq: Int64?

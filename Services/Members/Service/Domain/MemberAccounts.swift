@@ -28,19 +28,20 @@ public struct MemberAccounts: Sendable {
         let now = clock.now
 
         return try await database.writer.write { db in
-            do {
-                return try IdempotencyKeys.run(db, scope: "enroll", key: externalId, field: "external_id", request: request, now: now) {
-                    var member = Member(
-                        id: Identifier.make(prefix: "mbr"), externalId: externalId, email: email, displayName: displayName,
-                        birthDate: birthDate, attributes: attributes, status: .active, tier: tiers.entry,
-                        available: 0, held: 0, lifetimeEarned: 0, enrolledAt: now, updatedAt: now)
-                    try member.insert(db)
-                    member.seq = db.lastInsertedRowID
-                    return member
+            try IdempotencyKeys.run(
+                db, scope: "enroll", key: externalId, field: "external_id", request: request, now: now,
+                conflict: {
+                    let existing = try Member.filter(Column("external_id") == externalId).fetchOne(db)
+                    return MembersError.memberAlreadyExists(externalId: externalId, memberId: existing?.id ?? "")
                 }
-            } catch is IdempotencyKeyReused {
-                let existing = try Member.filter(Column("external_id") == externalId).fetchOne(db)
-                throw MembersError.memberAlreadyExists(externalId: externalId, memberId: existing?.id ?? "")
+            ) {
+                var member = Member(
+                    id: Identifier.make(prefix: "mbr"), externalId: externalId, email: email, displayName: displayName,
+                    birthDate: birthDate, attributes: attributes, status: .active, tier: tiers.entry,
+                    available: 0, held: 0, lifetimeEarned: 0, enrolledAt: now, updatedAt: now)
+                try member.insert(db)
+                member.seq = db.lastInsertedRowID
+                return member
             }
         }
     }

@@ -42,10 +42,8 @@ public struct PurchaseResult: Codable, Sendable, Equatable {
 }
 
 /// A recorded purchase; its lines are kept for refunds by line.
-struct PurchaseRecord: Codable, FetchableRecord, PersistableRecord {
+struct PurchaseRecord: Codable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
     static let databaseTableName = "purchase"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     var orderId: String
     var memberId: String
@@ -57,10 +55,8 @@ struct PurchaseRecord: Codable, FetchableRecord, PersistableRecord {
     var recordedAt: Instant
 }
 
-struct PurchaseLineRecord: Codable, FetchableRecord, PersistableRecord {
+struct PurchaseLineRecord: Codable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
     static let databaseTableName = "purchase_line"
-    static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     var orderId: String
     var lineNo: Int

@@ -56,10 +56,8 @@ public struct RedemptionFailure: Codable, Sendable, Equatable {
     public var retryable: Bool
 }
 
-public struct Redemption: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
+public struct Redemption: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
     public static let databaseTableName = "redemption"
-    public static let databaseColumnDecodingStrategy = DatabaseColumnDecodingStrategy.convertFromSnakeCase
-    public static let databaseColumnEncodingStrategy = DatabaseColumnEncodingStrategy.convertToSnakeCase
 
     public var seq: Int64?
     public var id: String
