@@ -47,6 +47,7 @@ let package = Package(
         .executable(name: "laurel-catalog", targets: ["laurel-catalog"]),
         .executable(name: "laurel-redemption", targets: ["laurel-redemption"]),
         .executable(name: "laurel-health-probe", targets: ["laurel-health-probe"]),
+        .executable(name: "laurel-bench", targets: ["laurel-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
@@ -92,6 +93,17 @@ let package = Package(
                     .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
                 ],
                 path: "Tools/HealthProbe",
+                swiftSettings: swiftSettings
+            ),
+            .executableTarget(
+                name: "laurel-bench",
+                dependencies: [
+                    "LaurelShared",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "GRPCCore", package: "grpc-swift-2"),
+                    .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+                ],
+                path: "Tools/Bench",
                 swiftSettings: swiftSettings
             ),
             .testTarget(

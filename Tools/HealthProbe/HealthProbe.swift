@@ -22,7 +22,7 @@ struct HealthProbe: AsyncParsableCommand {
 
     func run() async throws {
         let status = try await withGRPCClient(
-            transport: .http2NIOPosix(target: .ipv4(address: address.host, port: address.port), transportSecurity: .plaintext)
+            transport: .http2NIOPosix(target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext)
         ) { client in
             var options = CallOptions.defaults
             options.timeout = .milliseconds(timeoutMilliseconds)

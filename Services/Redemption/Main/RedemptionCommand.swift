@@ -44,9 +44,9 @@ struct RedemptionCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-redemption")
         let membersClient = GRPCClient(transport: try .http2NIOPosix(
-            target: .ipv4(address: membersAddress.host, port: membersAddress.port), transportSecurity: .plaintext))
+            target: .dns(host: membersAddress.host, port: membersAddress.port), transportSecurity: .plaintext))
         let catalogClient = GRPCClient(transport: try .http2NIOPosix(
-            target: .ipv4(address: catalogAddress.host, port: catalogAddress.port), transportSecurity: .plaintext))
+            target: .dns(host: catalogAddress.host, port: catalogAddress.port), transportSecurity: .plaintext))
         let timeout = Duration.milliseconds(peerTimeoutMilliseconds)
         let redemptions = Redemptions(
             database: try .open(in: server.dataDirectory),

@@ -152,8 +152,9 @@ public struct MemberAccounts: Sendable {
     public func adjust(_ request: AdjustRequest) async throws -> AdjustResult {
         let memberId = try Validate.identifier(request.memberId, field: "member_id")
         let requestId = try Validate.identifier(request.requestId, field: "request_id")
-        guard request.delta != 0 else { throw InvalidArgument("delta", "must not be zero") }
-        _ = try Validate.positive(request.delta.magnitude > Int64.max ? Int64.max : Int64(request.delta.magnitude), field: "delta")
+        guard request.delta != 0, (-1_000_000_000_000...1_000_000_000_000).contains(request.delta) else {
+            throw InvalidArgument("delta", "must be non-zero and at most 1000000000000 either way, got \(request.delta)")
+        }
         let reason = try Validate.text(request.reason, field: "reason", maxLength: 500, required: true)
         let now = clock.now
 
@@ -333,7 +334,6 @@ public struct MemberAccounts: Sendable {
         guard newAvailable >= 0 else {
             throw MembersError.insufficientPoints(memberId: member.id, available: member.available, requested: -available)
         }
-        precondition(newHeld >= 0, "held balance of \(member.id) would go negative")
         member.available = newAvailable
         member.held = newHeld
         member.lifetimeEarned = newLifetime

@@ -350,13 +350,10 @@ public struct Redemptions: Sendable {
             redemption.step = .completed
             redemption.failure = nil
             redemption.updatedAt = now
-            // 80 random bits make a clash all but impossible; retrying costs nothing.
-            for _ in 0..<5 {
-                let code = VoucherCode.make()
-                guard try Redemption.filter(Column("voucher_code") == code).isEmpty(db) else { continue }
-                redemption.voucherCode = code
-                break
-            }
+            // 80 random bits make a clash all but impossible; drawing again costs nothing.
+            var code = VoucherCode.make()
+            while try !Redemption.filter(Column("voucher_code") == code).isEmpty(db) { code = VoucherCode.make() }
+            redemption.voucherCode = code
             try redemption.update(db)
             return redemption
         }

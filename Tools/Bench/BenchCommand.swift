@@ -1,0 +1,222 @@
+import ArgumentParser
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import LaurelShared
+import Synchronization
+
+/// Load generator for Laurel: many concurrent calls over several HTTP/2
+/// connections for a bounded time, then throughput and latency percentiles.
+/// `scripts/bench` starts the services and runs every scenario.
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "laurel-bench",
+        abstract: "Drive a running Laurel with a benchmark scenario and print one result line (JSON).")
+
+    enum Scenario: String, ExpressibleByArgument, CaseIterable {
+        case getBalance = "get-balance"
+        case recordPurchase = "record-purchase"
+        case redeem
+        case checkout
+    }
+
+    @Option var scenario: Scenario
+    @Option(name: .customLong("members")) var membersAddress: PeerAddress
+    @Option(name: .customLong("catalog")) var catalogAddress: PeerAddress
+    @Option(name: .customLong("redemption")) var redemptionAddress: PeerAddress
+    @Option(help: "Seconds to run the scenario.") var duration: Int = 10
+    @Option(help: "Seconds of warm-up not counted.") var warmup: Int = 2
+    @Option(help: "Calls in flight at once.") var concurrency: Int = 64
+    @Option(help: "HTTP/2 connections per service.") var connections: Int = 4
+    @Option(name: .customLong("member-count"), help: "Members to enrol before the run.") var memberCount: Int = 1_000
+
+    func run() async throws {
+        let members = try clients(membersAddress)
+        let catalog = try clients(catalogAddress)
+        let redemption = try clients(redemptionAddress)
+        try await withThrowingDiscardingTaskGroup { group in
+            for client in members + catalog + redemption {
+                group.addTask { try await client.runConnections() }
+            }
+            defer { for client in members + catalog + redemption { client.beginGracefulShutdown() } }
+
+            let fixture = try await Fixture.prepare(
+                members: Laurel_V1_MemberService.Client(wrapping: members[0]),
+                catalog: Laurel_V1_CatalogService.Client(wrapping: catalog[0]),
+                count: memberCount)
+            let workers = (0..<concurrency).map { index in
+                Worker(
+                    index: index, fixture: fixture,
+                    members: Laurel_V1_MemberService.Client(wrapping: members[index % members.count]),
+                    redemption: Laurel_V1_RedemptionService.Client(wrapping: redemption[index % redemption.count]))
+            }
+            let result = try await measure(workers)
+            print(result.json)
+        }
+    }
+
+    func clients(_ address: PeerAddress) throws -> [GRPCClient<HTTP2ClientTransport.Posix>] {
+        try (0..<max(1, connections)).map { _ in
+            GRPCClient(transport: try .http2NIOPosix(target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext))
+        }
+    }
+
+    func measure(_ workers: [Worker]) async throws -> BenchResult {
+        let scenario = self.scenario
+        let clock = ContinuousClock()
+        let start = clock.now
+        let measureFrom = start.advanced(by: .seconds(warmup))
+        let end = measureFrom.advanced(by: .seconds(duration))
+        let samples = try await withThrowingTaskGroup(of: Samples.self) { group in
+            for worker in workers {
+                group.addTask {
+                    var samples = Samples()
+                    var iteration = 0
+                    while clock.now < end {
+                        let began = clock.now
+                        let ok = await worker.step(scenario, iteration: iteration)
+                        let finished = clock.now
+                        iteration += 1
+                        guard began >= measureFrom else { continue }
+                        if ok {
+                            let (seconds, attoseconds) = (finished - began).components
+                            samples.latenciesMicros.append(UInt32(clamping: seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+                        } else {
+                            samples.errors += 1
+                        }
+                    }
+                    return samples
+                }
+            }
+            return try await group.reduce(into: Samples()) { $0.merge($1) }
+        }
+        return BenchResult(scenario: scenario.rawValue, seconds: Double(duration), concurrency: concurrency, connections: connections, samples: samples)
+    }
+}
+
+struct Samples: Sendable {
+    var latenciesMicros: [UInt32] = []
+    var errors = 0
+
+    mutating func merge(_ other: Samples) {
+        latenciesMicros += other.latenciesMicros
+        errors += other.errors
+    }
+}
+
+struct BenchResult {
+    let scenario: String
+    let seconds: Double
+    let concurrency: Int
+    let connections: Int
+    let samples: Samples
+
+    var json: String {
+        let sorted = samples.latenciesMicros.sorted()
+        func percentile(_ p: Double) -> Double {
+            guard !sorted.isEmpty else { return 0 }
+            return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
+        }
+        let fields: [String: String] = [
+            "scenario": "\"\(scenario)\"",
+            "ok": "\(sorted.count)",
+            "errors": "\(samples.errors)",
+            "throughput": String(format: "%.0f", Double(sorted.count) / seconds),
+            "p50_ms": String(format: "%.2f", percentile(0.5)),
+            "p99_ms": String(format: "%.2f", percentile(0.99)),
+            "p999_ms": String(format: "%.2f", percentile(0.999)),
+            "concurrency": "\(concurrency)",
+            "connections": "\(connections)",
+        ]
+        return "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
+    }
+}
+
+/// Members to act as and rewards to redeem, made before the clock starts.
+struct Fixture: Sendable {
+    let memberIds: [String]
+    let rewardId: String
+    let run: String
+
+    static func prepare(
+        members: Laurel_V1_MemberService.Client<HTTP2ClientTransport.Posix>,
+        catalog: Laurel_V1_CatalogService.Client<HTTP2ClientTransport.Posix>,
+        count: Int
+    ) async throws -> Fixture {
+        let run = Identifier.randomBase32(count: 8)
+        let reward = try await catalog.createReward(.with {
+            $0.sku = "BENCH-\(run)"
+            $0.name = "Benchmark reward"
+            $0.kind = .exclusiveAccess
+            $0.costPoints = 1
+            $0.unlimitedStock = true
+        }).reward.rewardID
+        let ids = try await withThrowingTaskGroup(of: [String].self) { group in
+            let batches = stride(from: 0, to: count, by: max(1, count / 16)).map { $0..<min(count, $0 + max(1, count / 16)) }
+            for batch in batches {
+                group.addTask {
+                    var ids: [String] = []
+                    for i in batch {
+                        let id = try await members.enrollMember(.with { $0.externalID = "bench-\(run)-\(i)" }).member.memberID
+                        _ = try await members.adjustPoints(.with {
+                            $0.memberID = id; $0.delta = 1_000_000; $0.reason = "benchmark"; $0.requestID = "bench-\(run)-\(i)"
+                        })
+                        ids.append(id)
+                    }
+                    return ids
+                }
+            }
+            return try await group.reduce(into: [String]()) { $0 += $1 }
+        }
+        return Fixture(memberIds: ids, rewardId: reward, run: run)
+    }
+}
+
+struct Worker: Sendable {
+    let index: Int
+    let fixture: Fixture
+    let members: Laurel_V1_MemberService.Client<HTTP2ClientTransport.Posix>
+    let redemption: Laurel_V1_RedemptionService.Client<HTTP2ClientTransport.Posix>
+
+    /// One call of the scenario (a checkout is a balance look-up, a purchase
+    /// and, one time in ten, a redemption); false if any call failed.
+    func step(_ scenario: BenchCommand.Scenario, iteration: Int) async -> Bool {
+        let member = fixture.memberIds[(index &* 7919 &+ iteration) % fixture.memberIds.count]
+        let key = "\(fixture.run)-\(index)-\(iteration)"
+        do {
+            switch scenario {
+            case .getBalance:
+                _ = try await members.getBalance(.with { $0.memberID = member })
+            case .recordPurchase:
+                _ = try await purchase(member, key)
+            case .redeem:
+                _ = try await redeem(member, key)
+            case .checkout:
+                _ = try await members.getBalance(.with { $0.memberID = member })
+                _ = try await purchase(member, key)
+                if iteration % 10 == 0 { _ = try await redeem(member, key) }
+            }
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    func purchase(_ member: String, _ key: String) async throws -> Laurel_V1_RecordPurchaseResponse {
+        try await members.recordPurchase(.with {
+            $0.memberID = member
+            $0.orderID = "order-\(key)"
+            $0.amount = .with { $0.currencyCode = "USD"; $0.minorUnits = 2_599 }
+        })
+    }
+
+    func redeem(_ member: String, _ key: String) async throws -> Laurel_V1_RedeemResponse {
+        try await redemption.redeem(.with {
+            $0.memberID = member
+            $0.rewardID = fixture.rewardId
+            $0.quantity = 1
+            $0.idempotencyKey = "redeem-\(key)"
+        })
+    }
+}
