@@ -274,21 +274,17 @@ public struct RewardCatalog: Sendable {
     /// transaction; returns how many expired.
     @discardableResult
     public func expireReservations(batchSize: Int = 500) async throws -> Int {
-        var total = 0
-        while true {
+        let clock = self.clock
+        return try await sweepInBatches(database.writer, batchSize: batchSize) { db, limit in
             let now = clock.now
-            let expired = try await database.writer.write { db in
-                let due = try Reservation
-                    .filter(Column("status") == ReservationStatus.reserved.rawValue && Column("expires_at") <= now)
-                    .limit(batchSize)
-                    .fetchAll(db)
-                for var reservation in due {
-                    try Self.settle(db, &reservation, as: .expired, now: now)
-                }
-                return due.count
+            let due = try Reservation
+                .filter(Column("status") == ReservationStatus.reserved.rawValue && Column("expires_at") <= now)
+                .limit(limit)
+                .fetchAll(db)
+            for var reservation in due {
+                try Self.settle(db, &reservation, as: .expired, now: now)
             }
-            total += expired
-            if expired < batchSize { return total }
+            return due.count
         }
     }
 

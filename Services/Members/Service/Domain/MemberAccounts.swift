@@ -292,22 +292,18 @@ public struct MemberAccounts: Sendable {
     /// transaction; returns how many expired.
     @discardableResult
     public func expireHolds(batchSize: Int = 500) async throws -> Int {
-        var total = 0
-        while true {
+        let clock = self.clock
+        return try await sweepInBatches(database.writer, batchSize: batchSize) { db, limit in
             let now = clock.now
-            let expired = try await database.writer.write { db in
-                let due = try Hold
-                    .filter(Column("status") == HoldStatus.held.rawValue && Column("expires_at") <= now)
-                    .limit(batchSize)
-                    .fetchAll(db)
-                for var hold in due {
-                    var member = try Self.member(db, hold.memberId)
-                    try Self.settle(db, &hold, &member, as: .expired, now: now)
-                }
-                return due.count
+            let due = try Hold
+                .filter(Column("status") == HoldStatus.held.rawValue && Column("expires_at") <= now)
+                .limit(limit)
+                .fetchAll(db)
+            for var hold in due {
+                var member = try Self.member(db, hold.memberId)
+                try Self.settle(db, &hold, &member, as: .expired, now: now)
             }
-            total += expired
-            if expired < batchSize { return total }
+            return due.count
         }
     }
 

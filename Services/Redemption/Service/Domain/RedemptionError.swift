@@ -44,7 +44,7 @@ public enum RedemptionError: LaurelError, Equatable {
         case .failed(_, let failure): failure.message
         case .notCompleted(let id, let status): "redemption \(id) is \(status.rawValue); only a COMPLETED redemption can be cancelled"
         case .peerUnavailable(let id, let peer, let detail):
-            "the \(peer) service could not be reached (\(detail)); redemption \(id) took nothing, or is being given back; retry with the same idempotency key"
+            "the \(peer) service could not be reached (\(detail)); redemption \(id) did not finish: retry with the same idempotency key for its outcome"
         case .pointsLimit(let points): "the redemption would cost \(points) points, more than the largest allowed"
         case .voucherNotFound: "no voucher has that code"
         case .voucherAlreadyUsed(_, let usedAt, let storeId): "the voucher was already used, at store \(storeId) at \(usedAt)"

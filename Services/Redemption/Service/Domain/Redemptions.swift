@@ -110,9 +110,8 @@ public struct Redemptions: Sendable {
             var redemption = try Self.redemption(db, id)
             switch redemption.step {
             case .completed:
-                if redemption.voucherUsedAt != nil {
-                    throw RedemptionError.voucherAlreadyUsed(
-                        redemptionId: id, usedAt: redemption.voucherUsedAt!, storeId: redemption.voucherStoreId ?? "")
+                if let usedAt = redemption.voucherUsedAt {
+                    throw RedemptionError.voucherAlreadyUsed(redemptionId: id, usedAt: usedAt, storeId: redemption.voucherStoreId ?? "")
                 }
                 redemption.step = .cancelling
                 redemption.cancelReason = reason
