@@ -168,8 +168,18 @@ public struct MemberAccounts: Sendable {
         }
     }
 
+    /// Reads only the balance columns: this is the hottest call at a till,
+    /// and decoding the whole profile (attributes are JSON) would double its cost.
     public func balance(memberId: String) async throws -> Balance {
-        try await member(.id(memberId)).balance
+        let memberId = try Validate.identifier(memberId, field: "member_id")
+        return try await database.writer.read { db in
+            guard let row = try Row.fetchOne(
+                db, sql: "SELECT available, held, lifetime_earned FROM member WHERE id = ?", arguments: [memberId])
+            else {
+                throw MembersError.memberNotFound(memberId)
+            }
+            return Balance(memberId: memberId, available: row[0], held: row[1], lifetimeEarned: row[2])
+        }
     }
 
     /// Newest first.
