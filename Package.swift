@@ -39,6 +39,21 @@ func service(_ name: String, executable: String, extraDependencies: [Target.Depe
     ]
 }
 
+/// An operator's or developer's executable: a gRPC client of the services.
+func tool(_ name: String, path: String) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: [
+            "LaurelShared",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "GRPCCore", package: "grpc-swift-2"),
+            .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+        ],
+        path: path,
+        swiftSettings: swiftSettings
+    )
+}
+
 let package = Package(
     name: "Laurel",
     platforms: [.macOS(.v15)],
@@ -84,28 +99,8 @@ let package = Package(
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
         ])
         + [
-            .executableTarget(
-                name: "laurel-health-probe",
-                dependencies: [
-                    "LaurelShared",
-                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                    .product(name: "GRPCCore", package: "grpc-swift-2"),
-                    .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
-                ],
-                path: "Tools/HealthProbe",
-                swiftSettings: swiftSettings
-            ),
-            .executableTarget(
-                name: "laurel-bench",
-                dependencies: [
-                    "LaurelShared",
-                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                    .product(name: "GRPCCore", package: "grpc-swift-2"),
-                    .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
-                ],
-                path: "Tools/Bench",
-                swiftSettings: swiftSettings
-            ),
+            tool("laurel-health-probe", path: "Tools/HealthProbe"),
+            tool("laurel-bench", path: "Tools/Bench"),
             .testTarget(
                 name: "LaurelTests",
                 dependencies: [

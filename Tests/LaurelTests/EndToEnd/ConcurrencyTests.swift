@@ -22,21 +22,9 @@ import Testing
                             _ = try await members.adjustPoints(.with { $0.memberID = id; $0.delta = 100; $0.reason = "seed"; $0.requestID = "seed-\(i)" })
                             ids.append(id)
                         }
-                        let redemption = RedemptionClient(wrapping: r)
-                        let outcomes = await withTaskGroup(of: String.self) { group in
-                            for id in ids {
-                                group.addTask {
-                                    do {
-                                        return "\(try await redemption.redeem(.with { $0.memberID = id; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = "k-\(id)" }).redemption.status)"
-                                    } catch let error as RPCError {
-                                        return error.laurelErrorInfo?.reason ?? "\(error.code)"
-                                    } catch {
-                                        return "\(error)"
-                                    }
-                                }
-                            }
-                            return await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
-                        }
+                        let outcomes = await redeemConcurrently(
+                            RedemptionClient(wrapping: r),
+                            ids.map { id in .with { $0.memberID = id; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = "k-\(id)" } })
                         #expect(outcomes == ["completed": 10, "OUT_OF_STOCK": 54])
                         let stock = try await CatalogClient(wrapping: c).getReward(.with { $0.rewardID = reward }).reward
                         #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (0, 0, 10))
@@ -69,21 +57,9 @@ import Testing
                         }).reward.rewardID
                         let id = try await members.enrollMember(.with { $0.externalID = "greedy" }).member.memberID
                         _ = try await members.adjustPoints(.with { $0.memberID = id; $0.delta = 100; $0.reason = "seed"; $0.requestID = "seed" })
-                        let redemption = RedemptionClient(wrapping: r)
-                        let outcomes = await withTaskGroup(of: String.self) { group in
-                            for attempt in 0..<10 {
-                                group.addTask {
-                                    do {
-                                        return "\(try await redemption.redeem(.with { $0.memberID = id; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = "try-\(attempt)" }).redemption.status)"
-                                    } catch let error as RPCError {
-                                        return error.laurelErrorInfo?.reason ?? "\(error.code)"
-                                    } catch {
-                                        return "\(error)"
-                                    }
-                                }
-                            }
-                            return await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
-                        }
+                        let outcomes = await redeemConcurrently(
+                            RedemptionClient(wrapping: r),
+                            (0..<10).map { attempt in .with { $0.memberID = id; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = "try-\(attempt)" } })
                         #expect(outcomes == ["completed": 2, "INSUFFICIENT_POINTS": 8])
                         let balance = try await members.getBalance(.with { $0.memberID = id }).balance
                         #expect((balance.available, balance.held) == (0, 0))
@@ -97,5 +73,23 @@ import Testing
             Issue.record(error)
         }
         await laurel.stop()
+    }
+
+    /// Sends every request at once; counts the outcomes by status or reason.
+    func redeemConcurrently(_ redemption: RedemptionClient, _ requests: [Laurel_V1_RedeemRequest]) async -> [String: Int] {
+        await withTaskGroup(of: String.self) { group in
+            for request in requests {
+                group.addTask {
+                    do {
+                        return "\(try await redemption.redeem(request).redemption.status)"
+                    } catch let error as RPCError {
+                        return error.laurelErrorInfo?.reason ?? "\(error.code)"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: [String: Int]()) { $0[$1, default: 0] += 1 }
+        }
     }
 }
