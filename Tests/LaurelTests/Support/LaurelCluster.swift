@@ -43,6 +43,35 @@ final class LaurelCluster: @unchecked Sendable {
         }
     }
 
+    struct Clients {
+        let members: MembersClient
+        let catalog: CatalogClient
+        let redemption: RedemptionClient
+    }
+
+    /// A client of each service for the duration of `body`.
+    func withClients<Result: Sendable>(_ body: (Clients) async throws -> Result) async throws -> Result {
+        try await withClient(port: members.port) { m in
+            try await withClient(port: catalog.port) { c in
+                try await withClient(port: redemption.port) { r in
+                    try await body(Clients(members: .init(wrapping: m), catalog: .init(wrapping: c), redemption: .init(wrapping: r)))
+                }
+            }
+        }
+    }
+
+    /// Starts a cluster, runs `body` with a client of each service, records
+    /// any error as a test issue, and always stops the cluster.
+    static func withRunning(sourceLocation: SourceLocation = #_sourceLocation, _ body: (Clients) async throws -> Void) async throws {
+        let laurel = try await start()
+        do {
+            try await laurel.withClients(body)
+        } catch {
+            Issue.record(error, sourceLocation: sourceLocation)
+        }
+        await laurel.stop(sourceLocation: sourceLocation)
+    }
+
     func process(_ name: String) -> ServiceProcess {
         switch name {
         case "laurel-members": members
