@@ -176,6 +176,32 @@ public enum Laurel_V1_MemberService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ReversePurchase" metadata.
+        public enum ReversePurchase: Sendable {
+            /// Request type for "ReversePurchase".
+            public typealias Input = Laurel_V1_ReversePurchaseRequest
+            /// Response type for "ReversePurchase".
+            public typealias Output = Laurel_V1_ReversePurchaseResponse
+            /// Descriptor for "ReversePurchase".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.MemberService"),
+                method: "ReversePurchase",
+                type: .unary
+            )
+        }
+        /// Namespace for "WatchMemberEvents" metadata.
+        public enum WatchMemberEvents: Sendable {
+            /// Request type for "WatchMemberEvents".
+            public typealias Input = Laurel_V1_WatchMemberEventsRequest
+            /// Response type for "WatchMemberEvents".
+            public typealias Output = Laurel_V1_MemberEvent
+            /// Descriptor for "WatchMemberEvents".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.MemberService"),
+                method: "WatchMemberEvents",
+                type: .serverStreaming
+            )
+        }
         /// Descriptors for all methods in the "laurel.v1.MemberService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             EnrollMember.descriptor,
@@ -189,7 +215,9 @@ public enum Laurel_V1_MemberService: Sendable {
             HoldPoints.descriptor,
             CaptureHold.descriptor,
             ReleaseHold.descriptor,
-            RefundHold.descriptor
+            RefundHold.descriptor,
+            ReversePurchase.descriptor,
+            WatchMemberEvents.descriptor
         ]
     }
 }
@@ -423,6 +451,49 @@ extension Laurel_V1_MemberService {
             request: GRPCCore.StreamingServerRequest<Laurel_V1_RefundHoldRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RefundHoldResponse>
+
+        /// Handle the "ReversePurchase" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes back the points a purchase earned, for refunded lines or an amount.
+        /// > Several partial refunds may follow one another up to the whole purchase.
+        /// > Points already spent are not clawed back below zero: the rest is recorded
+        /// > as debt, which the member's next earnings repay first.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_ReversePurchaseRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_ReversePurchaseResponse` messages.
+        func reversePurchase(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_ReversePurchaseRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ReversePurchaseResponse>
+
+        /// Handle the "WatchMemberEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Points earned, spent, expired and adjusted, tier changes and completed
+        /// > redemptions, oldest first, then live as they happen. Events are stored:
+        /// > reconnecting with the cursor of the last event received misses nothing
+        /// > and repeats nothing. Partners see only their own members' events. The
+        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_WatchMemberEventsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_MemberEvent` messages.
+        func watchMemberEvents(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_WatchMemberEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_MemberEvent>
     }
 
     /// Service protocol for the "laurel.v1.MemberService" service.
@@ -640,6 +711,49 @@ extension Laurel_V1_MemberService {
             request: GRPCCore.ServerRequest<Laurel_V1_RefundHoldRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RefundHoldResponse>
+
+        /// Handle the "ReversePurchase" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes back the points a purchase earned, for refunded lines or an amount.
+        /// > Several partial refunds may follow one another up to the whole purchase.
+        /// > Points already spent are not clawed back below zero: the rest is recorded
+        /// > as debt, which the member's next earnings repay first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ReversePurchaseRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_ReversePurchaseResponse` message.
+        func reversePurchase(
+            request: GRPCCore.ServerRequest<Laurel_V1_ReversePurchaseRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ReversePurchaseResponse>
+
+        /// Handle the "WatchMemberEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Points earned, spent, expired and adjusted, tier changes and completed
+        /// > redemptions, oldest first, then live as they happen. Events are stored:
+        /// > reconnecting with the cursor of the last event received misses nothing
+        /// > and repeats nothing. Partners see only their own members' events. The
+        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_WatchMemberEventsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_MemberEvent` messages.
+        func watchMemberEvents(
+            request: GRPCCore.ServerRequest<Laurel_V1_WatchMemberEventsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_MemberEvent>
     }
 
     /// Simple service protocol for the "laurel.v1.MemberService" service.
@@ -855,6 +969,50 @@ extension Laurel_V1_MemberService {
             request: Laurel_V1_RefundHoldRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Laurel_V1_RefundHoldResponse
+
+        /// Handle the "ReversePurchase" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes back the points a purchase earned, for refunded lines or an amount.
+        /// > Several partial refunds may follow one another up to the whole purchase.
+        /// > Points already spent are not clawed back below zero: the rest is recorded
+        /// > as debt, which the member's next earnings repay first.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_ReversePurchaseRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_ReversePurchaseResponse` to respond with.
+        func reversePurchase(
+            request: Laurel_V1_ReversePurchaseRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_ReversePurchaseResponse
+
+        /// Handle the "WatchMemberEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Points earned, spent, expired and adjusted, tier changes and completed
+        /// > redemptions, oldest first, then live as they happen. Events are stored:
+        /// > reconnecting with the cursor of the last event received misses nothing
+        /// > and repeats nothing. Partners see only their own members' events. The
+        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_WatchMemberEventsRequest` message.
+        ///   - response: A response stream of `Laurel_V1_MemberEvent` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        func watchMemberEvents(
+            request: Laurel_V1_WatchMemberEventsRequest,
+            response: GRPCCore.RPCWriter<Laurel_V1_MemberEvent>,
+            context: GRPCCore.ServerContext
+        ) async throws
     }
 }
 
@@ -989,6 +1147,28 @@ extension Laurel_V1_MemberService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_RefundHoldResponse>(),
             handler: { request, context in
                 try await self.refundHold(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Laurel_V1_MemberService.Method.ReversePurchase.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ReversePurchaseRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ReversePurchaseResponse>(),
+            handler: { request, context in
+                try await self.reversePurchase(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Laurel_V1_MemberService.Method.WatchMemberEvents.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_WatchMemberEventsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_MemberEvent>(),
+            handler: { request, context in
+                try await self.watchMemberEvents(
                     request: request,
                     context: context
                 )
@@ -1130,6 +1310,28 @@ extension Laurel_V1_MemberService.ServiceProtocol {
             context: context
         )
         return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func reversePurchase(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_ReversePurchaseRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ReversePurchaseResponse> {
+        let response = try await self.reversePurchase(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func watchMemberEvents(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_WatchMemberEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_MemberEvent> {
+        let response = try await self.watchMemberEvents(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return response
     }
 }
 
@@ -1289,6 +1491,36 @@ extension Laurel_V1_MemberService.SimpleServiceProtocol {
                 context: context
             ),
             metadata: [:]
+        )
+    }
+
+    public func reversePurchase(
+        request: GRPCCore.ServerRequest<Laurel_V1_ReversePurchaseRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ReversePurchaseResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_ReversePurchaseResponse>(
+            message: try await self.reversePurchase(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func watchMemberEvents(
+        request: GRPCCore.ServerRequest<Laurel_V1_WatchMemberEventsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_MemberEvent> {
+        return GRPCCore.StreamingServerResponse<Laurel_V1_MemberEvent>(
+            metadata: [:],
+            producer: { writer in
+                try await self.watchMemberEvents(
+                    request: request.message,
+                    response: writer,
+                    context: context
+                )
+                return [:]
+            }
         )
     }
 }
@@ -1568,6 +1800,59 @@ extension Laurel_V1_MemberService {
             deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_RefundHoldResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_RefundHoldResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReversePurchase" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes back the points a purchase earned, for refunded lines or an amount.
+        /// > Several partial refunds may follow one another up to the whole purchase.
+        /// > Points already spent are not clawed back below zero: the rest is recorded
+        /// > as debt, which the member's next earnings repay first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ReversePurchaseRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ReversePurchaseRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ReversePurchaseResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reversePurchase<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ReversePurchaseRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ReversePurchaseRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ReversePurchaseResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ReversePurchaseResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "WatchMemberEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Points earned, spent, expired and adjusted, tier changes and completed
+        /// > redemptions, oldest first, then live as they happen. Events are stored:
+        /// > reconnecting with the cursor of the last event received misses nothing
+        /// > and repeats nothing. Partners see only their own members' events. The
+        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_WatchMemberEventsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_WatchMemberEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_MemberEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func watchMemberEvents<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_WatchMemberEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_WatchMemberEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_MemberEvent>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Laurel_V1_MemberEvent>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1986,6 +2271,79 @@ extension Laurel_V1_MemberService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ReversePurchase" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Takes back the points a purchase earned, for refunded lines or an amount.
+        /// > Several partial refunds may follow one another up to the whole purchase.
+        /// > Points already spent are not clawed back below zero: the rest is recorded
+        /// > as debt, which the member's next earnings repay first.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ReversePurchaseRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ReversePurchaseRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ReversePurchaseResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reversePurchase<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ReversePurchaseRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ReversePurchaseRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ReversePurchaseResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ReversePurchaseResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_MemberService.Method.ReversePurchase.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "WatchMemberEvents" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Points earned, spent, expired and adjusted, tier changes and completed
+        /// > redemptions, oldest first, then live as they happen. Events are stored:
+        /// > reconnecting with the cursor of the last event received misses nothing
+        /// > and repeats nothing. Partners see only their own members' events. The
+        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_WatchMemberEventsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_WatchMemberEventsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_MemberEvent` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func watchMemberEvents<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_WatchMemberEventsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_WatchMemberEventsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_MemberEvent>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Laurel_V1_MemberEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.serverStreaming(
+                request: request,
+                descriptor: Laurel_V1_MemberService.Method.WatchMemberEvents.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2315,6 +2673,69 @@ extension Laurel_V1_MemberService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_RefundHoldRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_RefundHoldResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReversePurchase" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes back the points a purchase earned, for refunded lines or an amount.
+    /// > Several partial refunds may follow one another up to the whole purchase.
+    /// > Points already spent are not clawed back below zero: the rest is recorded
+    /// > as debt, which the member's next earnings repay first.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_ReversePurchaseRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reversePurchase<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_ReversePurchaseRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ReversePurchaseResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reversePurchase(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ReversePurchaseRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ReversePurchaseResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchMemberEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Points earned, spent, expired and adjusted, tier changes and completed
+    /// > redemptions, oldest first, then live as they happen. Events are stored:
+    /// > reconnecting with the cursor of the last event received misses nothing
+    /// > and repeats nothing. Partners see only their own members' events. The
+    /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_WatchMemberEventsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchMemberEvents<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_WatchMemberEventsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Laurel_V1_MemberEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        try await self.watchMemberEvents(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_WatchMemberEventsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_MemberEvent>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2694,6 +3115,77 @@ extension Laurel_V1_MemberService.ClientProtocol {
             metadata: metadata
         )
         return try await self.refundHold(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReversePurchase" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Takes back the points a purchase earned, for refunded lines or an amount.
+    /// > Several partial refunds may follow one another up to the whole purchase.
+    /// > Points already spent are not clawed back below zero: the rest is recorded
+    /// > as debt, which the member's next earnings repay first.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reversePurchase<Result>(
+        _ message: Laurel_V1_ReversePurchaseRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ReversePurchaseResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_ReversePurchaseRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reversePurchase(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "WatchMemberEvents" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Points earned, spent, expired and adjusted, tier changes and completed
+    /// > redemptions, oldest first, then live as they happen. Events are stored:
+    /// > reconnecting with the cursor of the last event received misses nothing
+    /// > and repeats nothing. Partners see only their own members' events. The
+    /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func watchMemberEvents<Result>(
+        _ message: Laurel_V1_WatchMemberEventsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Laurel_V1_MemberEvent>) async throws -> Result
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_WatchMemberEventsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.watchMemberEvents(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -78,6 +78,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
   case capture // = 5
   case expireHold // = 6
   case refund // = 7
+  case reverse // = 8
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -94,6 +95,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
     case 5: self = .capture
     case 6: self = .expireHold
     case 7: self = .refund
+    case 8: self = .reverse
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -108,6 +110,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
     case .capture: return 5
     case .expireHold: return 6
     case .refund: return 7
+    case .reverse: return 8
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -122,6 +125,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
     .capture,
     .expireHold,
     .refund,
+    .reverse,
   ]
 
 }
@@ -176,6 +180,72 @@ public nonisolated enum Laurel_V1_HoldStatus: SwiftProtobuf.Enum, Swift.CaseIter
 
 }
 
+public nonisolated enum Laurel_V1_MemberEventKind: SwiftProtobuf.Enum, Swift.CaseIterable {
+  public typealias RawValue = Int
+  case unspecified // = 0
+  case enrolled // = 1
+  case pointsEarned // = 2
+  case pointsSpent // = 3
+  case pointsExpired // = 4
+  case pointsAdjusted // = 5
+  case pointsRefunded // = 6
+  case pointsReversed // = 7
+  case tierChanged // = 8
+  case redemptionCompleted // = 9
+  case UNRECOGNIZED(Int)
+
+  public init() {
+    self = .unspecified
+  }
+
+  public init?(rawValue: Int) {
+    switch rawValue {
+    case 0: self = .unspecified
+    case 1: self = .enrolled
+    case 2: self = .pointsEarned
+    case 3: self = .pointsSpent
+    case 4: self = .pointsExpired
+    case 5: self = .pointsAdjusted
+    case 6: self = .pointsRefunded
+    case 7: self = .pointsReversed
+    case 8: self = .tierChanged
+    case 9: self = .redemptionCompleted
+    default: self = .UNRECOGNIZED(rawValue)
+    }
+  }
+
+  public var rawValue: Int {
+    switch self {
+    case .unspecified: return 0
+    case .enrolled: return 1
+    case .pointsEarned: return 2
+    case .pointsSpent: return 3
+    case .pointsExpired: return 4
+    case .pointsAdjusted: return 5
+    case .pointsRefunded: return 6
+    case .pointsReversed: return 7
+    case .tierChanged: return 8
+    case .redemptionCompleted: return 9
+    case .UNRECOGNIZED(let i): return i
+    }
+  }
+
+  // The compiler won't synthesize support with the UNRECOGNIZED case.
+  public static let allCases: [Laurel_V1_MemberEventKind] = [
+    .unspecified,
+    .enrolled,
+    .pointsEarned,
+    .pointsSpent,
+    .pointsExpired,
+    .pointsAdjusted,
+    .pointsRefunded,
+    .pointsReversed,
+    .tierChanged,
+    .redemptionCompleted,
+  ]
+
+}
+
 public nonisolated struct Laurel_V1_Member: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -217,6 +287,9 @@ public nonisolated struct Laurel_V1_Member: Sendable {
   public var hasUpdatedAt: Bool {self._updatedAt != nil}
   /// Clears the value of `updatedAt`. Subsequent reads from it will return its default value.
   public mutating func clearUpdatedAt() {self._updatedAt = nil}
+
+  /// The partner whose key enrolled the member; empty when an operator did.
+  public var partnerID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -495,38 +568,40 @@ public nonisolated struct Laurel_V1_RecordPurchaseRequest: Sendable {
   fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
-public nonisolated struct Laurel_V1_RecordPurchaseResponse: Sendable {
+public nonisolated struct Laurel_V1_RecordPurchaseResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var pointsEarned: Int64 = 0
+  public var pointsEarned: Int64 {
+    get {_storage._pointsEarned}
+    set {_uniqueStorage()._pointsEarned = newValue}
+  }
 
   public var balance: Laurel_V1_Balance {
-    get {_balance ?? Laurel_V1_Balance()}
-    set {_balance = newValue}
+    get {_storage._balance ?? Laurel_V1_Balance()}
+    set {_uniqueStorage()._balance = newValue}
   }
   /// Returns true if `balance` has been explicitly set.
-  public var hasBalance: Bool {self._balance != nil}
+  public var hasBalance: Bool {_storage._balance != nil}
   /// Clears the value of `balance`. Subsequent reads from it will return its default value.
-  public mutating func clearBalance() {self._balance = nil}
+  public mutating func clearBalance() {_uniqueStorage()._balance = nil}
 
   /// The EARN entry, absent when the purchase earned no points.
   public var entry: Laurel_V1_LedgerEntry {
-    get {_entry ?? Laurel_V1_LedgerEntry()}
-    set {_entry = newValue}
+    get {_storage._entry ?? Laurel_V1_LedgerEntry()}
+    set {_uniqueStorage()._entry = newValue}
   }
   /// Returns true if `entry` has been explicitly set.
-  public var hasEntry: Bool {self._entry != nil}
+  public var hasEntry: Bool {_storage._entry != nil}
   /// Clears the value of `entry`. Subsequent reads from it will return its default value.
-  public mutating func clearEntry() {self._entry = nil}
+  public mutating func clearEntry() {_uniqueStorage()._entry = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _balance: Laurel_V1_Balance? = nil
-  fileprivate var _entry: Laurel_V1_LedgerEntry? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Laurel_V1_AdjustPointsRequest: Sendable {
@@ -550,35 +625,34 @@ public nonisolated struct Laurel_V1_AdjustPointsRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Laurel_V1_AdjustPointsResponse: Sendable {
+public nonisolated struct Laurel_V1_AdjustPointsResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var entry: Laurel_V1_LedgerEntry {
-    get {_entry ?? Laurel_V1_LedgerEntry()}
-    set {_entry = newValue}
+    get {_storage._entry ?? Laurel_V1_LedgerEntry()}
+    set {_uniqueStorage()._entry = newValue}
   }
   /// Returns true if `entry` has been explicitly set.
-  public var hasEntry: Bool {self._entry != nil}
+  public var hasEntry: Bool {_storage._entry != nil}
   /// Clears the value of `entry`. Subsequent reads from it will return its default value.
-  public mutating func clearEntry() {self._entry = nil}
+  public mutating func clearEntry() {_uniqueStorage()._entry = nil}
 
   public var balance: Laurel_V1_Balance {
-    get {_balance ?? Laurel_V1_Balance()}
-    set {_balance = newValue}
+    get {_storage._balance ?? Laurel_V1_Balance()}
+    set {_uniqueStorage()._balance = newValue}
   }
   /// Returns true if `balance` has been explicitly set.
-  public var hasBalance: Bool {self._balance != nil}
+  public var hasBalance: Bool {_storage._balance != nil}
   /// Clears the value of `balance`. Subsequent reads from it will return its default value.
-  public mutating func clearBalance() {self._balance = nil}
+  public mutating func clearBalance() {_uniqueStorage()._balance = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _entry: Laurel_V1_LedgerEntry? = nil
-  fileprivate var _balance: Laurel_V1_Balance? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Laurel_V1_Balance: Sendable {
@@ -596,6 +670,10 @@ public nonisolated struct Laurel_V1_Balance: Sendable {
 
   /// Every point ever credited by purchases and positive adjustments.
   public var lifetimeEarned: Int64 = 0
+
+  /// Points owed after a refund reversed points already spent; repaid first
+  /// from future earnings. Zero for most members.
+  public var debt: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -669,6 +747,12 @@ public nonisolated struct Laurel_V1_LedgerEntry: Sendable {
   public var hasCreatedAt: Bool {self._createdAt != nil}
   /// Clears the value of `createdAt`. Subsequent reads from it will return its default value.
   public mutating func clearCreatedAt() {self._createdAt = nil}
+
+  /// Change to the debt (see Balance.debt): positive when a reversal could not
+  /// take spent points back, negative when earnings repay it.
+  public var debtDelta: Int64 = 0
+
+  public var debtAfter: Int64 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -770,6 +854,10 @@ public nonisolated struct Laurel_V1_HoldPointsRequest: Sendable {
   /// Refuse with TIER_TOO_LOW unless the member's tier is at least this one in
   /// the configured tier order; empty = any tier.
   public var minTier: String = String()
+
+  /// The redemption the points pay for; its capture is reported as a
+  /// REDEMPTION_COMPLETED event.
+  public var redemptionID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -936,6 +1024,160 @@ public nonisolated struct Laurel_V1_RefundHoldResponse: Sendable {
   fileprivate var _balance: Laurel_V1_Balance? = nil
 }
 
+public nonisolated struct Laurel_V1_RefundedLine: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The SKU as sent in RecordPurchase's lines.
+  public var sku: String = String()
+
+  /// How many units of it are refunded.
+  public var quantity: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_ReversePurchaseRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// The order_id given to RecordPurchase.
+  public var orderID: String = String()
+
+  /// The idempotency key of this refund.
+  public var refundID: String = String()
+
+  /// Either the refunded lines (for purchases recorded with lines) or an
+  /// amount in the purchase's currency; not both.
+  public var lines: [Laurel_V1_RefundedLine] = []
+
+  public var amount: Laurel_V1_Money {
+    get {_amount ?? Laurel_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Laurel_V1_Money? = nil
+}
+
+public nonisolated struct Laurel_V1_ReversePurchaseResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Points taken back by this refund (from available plus new debt).
+  public var pointsReversed: Int64 {
+    get {_storage._pointsReversed}
+    set {_uniqueStorage()._pointsReversed = newValue}
+  }
+
+  public var balance: Laurel_V1_Balance {
+    get {_storage._balance ?? Laurel_V1_Balance()}
+    set {_uniqueStorage()._balance = newValue}
+  }
+  /// Returns true if `balance` has been explicitly set.
+  public var hasBalance: Bool {_storage._balance != nil}
+  /// Clears the value of `balance`. Subsequent reads from it will return its default value.
+  public mutating func clearBalance() {_uniqueStorage()._balance = nil}
+
+  /// The REVERSE entry, absent when the refund reversed no points.
+  public var entry: Laurel_V1_LedgerEntry {
+    get {_storage._entry ?? Laurel_V1_LedgerEntry()}
+    set {_uniqueStorage()._entry = newValue}
+  }
+  /// Returns true if `entry` has been explicitly set.
+  public var hasEntry: Bool {_storage._entry != nil}
+  /// Clears the value of `entry`. Subsequent reads from it will return its default value.
+  public mutating func clearEntry() {_uniqueStorage()._entry = nil}
+
+  /// Money refunded on this purchase so far, this refund included.
+  public var refundedTotal: Laurel_V1_Money {
+    get {_storage._refundedTotal ?? Laurel_V1_Money()}
+    set {_uniqueStorage()._refundedTotal = newValue}
+  }
+  /// Returns true if `refundedTotal` has been explicitly set.
+  public var hasRefundedTotal: Bool {_storage._refundedTotal != nil}
+  /// Clears the value of `refundedTotal`. Subsequent reads from it will return its default value.
+  public mutating func clearRefundedTotal() {_uniqueStorage()._refundedTotal = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Laurel_V1_MemberEvent: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Pass as WatchMemberEventsRequest.after_cursor to resume after this event.
+  public var cursor: String = String()
+
+  public var memberID: String = String()
+
+  public var kind: Laurel_V1_MemberEventKind = .unspecified
+
+  /// Signed change to the available points (0 for tier changes).
+  public var points: Int64 = 0
+
+  /// For TIER_CHANGED.
+  public var tierFrom: String = String()
+
+  public var tierTo: String = String()
+
+  /// The order_id, request_id, hold_id or refund_id that caused it.
+  public var reference: String = String()
+
+  /// For REDEMPTION_COMPLETED.
+  public var redemptionID: String = String()
+
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Laurel_V1_WatchMemberEventsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Empty: from the oldest stored event.
+  public var afterCursor: String = String()
+
+  /// Only this member's events; empty for every member the caller may see.
+  public var memberID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "laurel.v1"
@@ -945,16 +1187,20 @@ nonisolated extension Laurel_V1_MemberStatus: SwiftProtobuf._ProtoNameProviding 
 }
 
 nonisolated extension Laurel_V1_LedgerEntryKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEDGER_ENTRY_KIND_UNSPECIFIED\0\u{1}LEDGER_ENTRY_KIND_EARN\0\u{1}LEDGER_ENTRY_KIND_ADJUST\0\u{1}LEDGER_ENTRY_KIND_HOLD\0\u{1}LEDGER_ENTRY_KIND_RELEASE\0\u{1}LEDGER_ENTRY_KIND_CAPTURE\0\u{1}LEDGER_ENTRY_KIND_EXPIRE_HOLD\0\u{1}LEDGER_ENTRY_KIND_REFUND\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEDGER_ENTRY_KIND_UNSPECIFIED\0\u{1}LEDGER_ENTRY_KIND_EARN\0\u{1}LEDGER_ENTRY_KIND_ADJUST\0\u{1}LEDGER_ENTRY_KIND_HOLD\0\u{1}LEDGER_ENTRY_KIND_RELEASE\0\u{1}LEDGER_ENTRY_KIND_CAPTURE\0\u{1}LEDGER_ENTRY_KIND_EXPIRE_HOLD\0\u{1}LEDGER_ENTRY_KIND_REFUND\0\u{1}LEDGER_ENTRY_KIND_REVERSE\0")
 }
 
 nonisolated extension Laurel_V1_HoldStatus: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0HOLD_STATUS_UNSPECIFIED\0\u{1}HOLD_STATUS_HELD\0\u{1}HOLD_STATUS_CAPTURED\0\u{1}HOLD_STATUS_RELEASED\0\u{1}HOLD_STATUS_EXPIRED\0\u{1}HOLD_STATUS_REFUNDED\0")
 }
 
+nonisolated extension Laurel_V1_MemberEventKind: SwiftProtobuf._ProtoNameProviding {
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0MEMBER_EVENT_KIND_UNSPECIFIED\0\u{1}MEMBER_EVENT_KIND_ENROLLED\0\u{1}MEMBER_EVENT_KIND_POINTS_EARNED\0\u{1}MEMBER_EVENT_KIND_POINTS_SPENT\0\u{1}MEMBER_EVENT_KIND_POINTS_EXPIRED\0\u{1}MEMBER_EVENT_KIND_POINTS_ADJUSTED\0\u{1}MEMBER_EVENT_KIND_POINTS_REFUNDED\0\u{1}MEMBER_EVENT_KIND_POINTS_REVERSED\0\u{1}MEMBER_EVENT_KIND_TIER_CHANGED\0\u{1}MEMBER_EVENT_KIND_REDEMPTION_COMPLETED\0")
+}
+
 nonisolated extension Laurel_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Member"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}external_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{1}attributes\0\u{1}status\0\u{1}tier\0\u{3}enrolled_at\0\u{3}updated_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}external_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{1}attributes\0\u{1}status\0\u{1}tier\0\u{3}enrolled_at\0\u{3}updated_at\0\u{3}partner_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -972,6 +1218,7 @@ nonisolated extension Laurel_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 8: try { try decoder.decodeSingularStringField(value: &self.tier) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._enrolledAt) }()
       case 10: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.partnerID) }()
       default: break
       }
     }
@@ -1012,6 +1259,9 @@ nonisolated extension Laurel_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Me
     try { if let v = self._updatedAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
     } }()
+    if !self.partnerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.partnerID, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1026,6 +1276,7 @@ nonisolated extension Laurel_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs.tier != rhs.tier {return false}
     if lhs._enrolledAt != rhs._enrolledAt {return false}
     if lhs._updatedAt != rhs._updatedAt {return false}
+    if lhs.partnerID != rhs.partnerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1482,41 +1733,81 @@ nonisolated extension Laurel_V1_RecordPurchaseResponse: SwiftProtobuf.Message, S
   public static let protoMessageName: String = _protobuf_package + ".RecordPurchaseResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}points_earned\0\u{1}balance\0\u{1}entry\0")
 
+  fileprivate class _StorageClass {
+    var _pointsEarned: Int64 = 0
+    var _balance: Laurel_V1_Balance? = nil
+    var _entry: Laurel_V1_LedgerEntry? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _pointsEarned = source._pointsEarned
+      _balance = source._balance
+      _entry = source._entry
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularInt64Field(value: &self.pointsEarned) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._balance) }()
-      case 3: try { try decoder.decodeSingularMessageField(value: &self._entry) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsEarned) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._balance) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._entry) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    if self.pointsEarned != 0 {
-      try visitor.visitSingularInt64Field(value: self.pointsEarned, fieldNumber: 1)
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._pointsEarned != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._pointsEarned, fieldNumber: 1)
+      }
+      try { if let v = _storage._balance {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._entry {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
     }
-    try { if let v = self._balance {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
-    try { if let v = self._entry {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Laurel_V1_RecordPurchaseResponse, rhs: Laurel_V1_RecordPurchaseResponse) -> Bool {
-    if lhs.pointsEarned != rhs.pointsEarned {return false}
-    if lhs._balance != rhs._balance {return false}
-    if lhs._entry != rhs._entry {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._pointsEarned != rhs_storage._pointsEarned {return false}
+        if _storage._balance != rhs_storage._balance {return false}
+        if _storage._entry != rhs_storage._entry {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1571,36 +1862,74 @@ nonisolated extension Laurel_V1_AdjustPointsResponse: SwiftProtobuf.Message, Swi
   public static let protoMessageName: String = _protobuf_package + ".AdjustPointsResponse"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}entry\0\u{1}balance\0")
 
+  fileprivate class _StorageClass {
+    var _entry: Laurel_V1_LedgerEntry? = nil
+    var _balance: Laurel_V1_Balance? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _entry = source._entry
+      _balance = source._balance
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    while let fieldNumber = try decoder.nextFieldNumber() {
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every case branch when no optimizations are
-      // enabled. https://github.com/apple/swift-protobuf/issues/1034
-      switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._entry) }()
-      case 2: try { try decoder.decodeSingularMessageField(value: &self._balance) }()
-      default: break
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._entry) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._balance) }()
+        default: break
+        }
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    // The use of inline closures is to circumvent an issue where the compiler
-    // allocates stack space for every if/case branch local when no optimizations
-    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-    // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._entry {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
-    } }()
-    try { if let v = self._balance {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-    } }()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._entry {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._balance {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Laurel_V1_AdjustPointsResponse, rhs: Laurel_V1_AdjustPointsResponse) -> Bool {
-    if lhs._entry != rhs._entry {return false}
-    if lhs._balance != rhs._balance {return false}
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._entry != rhs_storage._entry {return false}
+        if _storage._balance != rhs_storage._balance {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1608,7 +1937,7 @@ nonisolated extension Laurel_V1_AdjustPointsResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Laurel_V1_Balance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Balance"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{1}available\0\u{1}held\0\u{3}lifetime_earned\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{1}available\0\u{1}held\0\u{3}lifetime_earned\0\u{1}debt\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1620,6 +1949,7 @@ nonisolated extension Laurel_V1_Balance: SwiftProtobuf.Message, SwiftProtobuf._M
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.available) }()
       case 3: try { try decoder.decodeSingularInt64Field(value: &self.held) }()
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.lifetimeEarned) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.debt) }()
       default: break
       }
     }
@@ -1638,6 +1968,9 @@ nonisolated extension Laurel_V1_Balance: SwiftProtobuf.Message, SwiftProtobuf._M
     if self.lifetimeEarned != 0 {
       try visitor.visitSingularInt64Field(value: self.lifetimeEarned, fieldNumber: 4)
     }
+    if self.debt != 0 {
+      try visitor.visitSingularInt64Field(value: self.debt, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1646,6 +1979,7 @@ nonisolated extension Laurel_V1_Balance: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.available != rhs.available {return false}
     if lhs.held != rhs.held {return false}
     if lhs.lifetimeEarned != rhs.lifetimeEarned {return false}
+    if lhs.debt != rhs.debt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1717,7 +2051,7 @@ nonisolated extension Laurel_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Laurel_V1_LedgerEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LedgerEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entry_id\0\u{3}member_id\0\u{1}kind\0\u{3}available_delta\0\u{3}held_delta\0\u{3}available_after\0\u{3}held_after\0\u{1}reference\0\u{1}reason\0\u{3}created_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entry_id\0\u{3}member_id\0\u{1}kind\0\u{3}available_delta\0\u{3}held_delta\0\u{3}available_after\0\u{3}held_after\0\u{1}reference\0\u{1}reason\0\u{3}created_at\0\u{3}debt_delta\0\u{3}debt_after\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1735,6 +2069,8 @@ nonisolated extension Laurel_V1_LedgerEntry: SwiftProtobuf.Message, SwiftProtobu
       case 8: try { try decoder.decodeSingularStringField(value: &self.reference) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 10: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
+      case 11: try { try decoder.decodeSingularInt64Field(value: &self.debtDelta) }()
+      case 12: try { try decoder.decodeSingularInt64Field(value: &self.debtAfter) }()
       default: break
       }
     }
@@ -1775,6 +2111,12 @@ nonisolated extension Laurel_V1_LedgerEntry: SwiftProtobuf.Message, SwiftProtobu
     try { if let v = self._createdAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
     } }()
+    if self.debtDelta != 0 {
+      try visitor.visitSingularInt64Field(value: self.debtDelta, fieldNumber: 11)
+    }
+    if self.debtAfter != 0 {
+      try visitor.visitSingularInt64Field(value: self.debtAfter, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1789,6 +2131,8 @@ nonisolated extension Laurel_V1_LedgerEntry: SwiftProtobuf.Message, SwiftProtobu
     if lhs.reference != rhs.reference {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs._createdAt != rhs._createdAt {return false}
+    if lhs.debtDelta != rhs.debtDelta {return false}
+    if lhs.debtAfter != rhs.debtAfter {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1935,7 +2279,7 @@ nonisolated extension Laurel_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HoldPointsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}hold_id\0\u{1}points\0\u{3}ttl_seconds\0\u{1}reason\0\u{3}min_tier\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}hold_id\0\u{1}points\0\u{3}ttl_seconds\0\u{1}reason\0\u{3}min_tier\0\u{3}redemption_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1949,6 +2293,7 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
       case 4: try { try decoder.decodeSingularInt64Field(value: &self.ttlSeconds) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.minTier) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.redemptionID) }()
       default: break
       }
     }
@@ -1973,6 +2318,9 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
     if !self.minTier.isEmpty {
       try visitor.visitSingularStringField(value: self.minTier, fieldNumber: 6)
     }
+    if !self.redemptionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.redemptionID, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1983,6 +2331,7 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
     if lhs.ttlSeconds != rhs.ttlSeconds {return false}
     if lhs.reason != rhs.reason {return false}
     if lhs.minTier != rhs.minTier {return false}
+    if lhs.redemptionID != rhs.redemptionID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2229,6 +2578,295 @@ nonisolated extension Laurel_V1_RefundHoldResponse: SwiftProtobuf.Message, Swift
   public static func ==(lhs: Laurel_V1_RefundHoldResponse, rhs: Laurel_V1_RefundHoldResponse) -> Bool {
     if lhs._hold != rhs._hold {return false}
     if lhs._balance != rhs._balance {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_RefundedLine: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RefundedLine"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}sku\0\u{1}quantity\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.sku) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.quantity) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.sku.isEmpty {
+      try visitor.visitSingularStringField(value: self.sku, fieldNumber: 1)
+    }
+    if self.quantity != 0 {
+      try visitor.visitSingularInt64Field(value: self.quantity, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_RefundedLine, rhs: Laurel_V1_RefundedLine) -> Bool {
+    if lhs.sku != rhs.sku {return false}
+    if lhs.quantity != rhs.quantity {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_ReversePurchaseRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReversePurchaseRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{3}refund_id\0\u{1}lines\0\u{1}amount\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.refundID) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    if !self.refundID.isEmpty {
+      try visitor.visitSingularStringField(value: self.refundID, fieldNumber: 2)
+    }
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 3)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_ReversePurchaseRequest, rhs: Laurel_V1_ReversePurchaseRequest) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs.refundID != rhs.refundID {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_ReversePurchaseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ReversePurchaseResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}points_reversed\0\u{1}balance\0\u{1}entry\0\u{3}refunded_total\0")
+
+  fileprivate class _StorageClass {
+    var _pointsReversed: Int64 = 0
+    var _balance: Laurel_V1_Balance? = nil
+    var _entry: Laurel_V1_LedgerEntry? = nil
+    var _refundedTotal: Laurel_V1_Money? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _pointsReversed = source._pointsReversed
+      _balance = source._balance
+      _entry = source._entry
+      _refundedTotal = source._refundedTotal
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsReversed) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._balance) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._entry) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._refundedTotal) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if _storage._pointsReversed != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._pointsReversed, fieldNumber: 1)
+      }
+      try { if let v = _storage._balance {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      try { if let v = _storage._entry {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._refundedTotal {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_ReversePurchaseResponse, rhs: Laurel_V1_ReversePurchaseResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._pointsReversed != rhs_storage._pointsReversed {return false}
+        if _storage._balance != rhs_storage._balance {return false}
+        if _storage._entry != rhs_storage._entry {return false}
+        if _storage._refundedTotal != rhs_storage._refundedTotal {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_MemberEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MemberEvent"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cursor\0\u{3}member_id\0\u{1}kind\0\u{1}points\0\u{3}tier_from\0\u{3}tier_to\0\u{1}reference\0\u{3}redemption_id\0\u{3}occurred_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.cursor) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
+      case 3: try { try decoder.decodeSingularEnumField(value: &self.kind) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.tierFrom) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.tierTo) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.reference) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.redemptionID) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.cursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.cursor, fieldNumber: 1)
+    }
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 2)
+    }
+    if self.kind != .unspecified {
+      try visitor.visitSingularEnumField(value: self.kind, fieldNumber: 3)
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt64Field(value: self.points, fieldNumber: 4)
+    }
+    if !self.tierFrom.isEmpty {
+      try visitor.visitSingularStringField(value: self.tierFrom, fieldNumber: 5)
+    }
+    if !self.tierTo.isEmpty {
+      try visitor.visitSingularStringField(value: self.tierTo, fieldNumber: 6)
+    }
+    if !self.reference.isEmpty {
+      try visitor.visitSingularStringField(value: self.reference, fieldNumber: 7)
+    }
+    if !self.redemptionID.isEmpty {
+      try visitor.visitSingularStringField(value: self.redemptionID, fieldNumber: 8)
+    }
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_MemberEvent, rhs: Laurel_V1_MemberEvent) -> Bool {
+    if lhs.cursor != rhs.cursor {return false}
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs.kind != rhs.kind {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.tierFrom != rhs.tierFrom {return false}
+    if lhs.tierTo != rhs.tierTo {return false}
+    if lhs.reference != rhs.reference {return false}
+    if lhs.redemptionID != rhs.redemptionID {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_WatchMemberEventsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".WatchMemberEventsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}after_cursor\0\u{3}member_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.afterCursor) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.afterCursor.isEmpty {
+      try visitor.visitSingularStringField(value: self.afterCursor, fieldNumber: 1)
+    }
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_WatchMemberEventsRequest, rhs: Laurel_V1_WatchMemberEventsRequest) -> Bool {
+    if lhs.afterCursor != rhs.afterCursor {return false}
+    if lhs.memberID != rhs.memberID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

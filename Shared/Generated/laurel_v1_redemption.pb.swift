@@ -224,6 +224,13 @@ public nonisolated struct Laurel_V1_Redemption: @unchecked Sendable {
     set {_uniqueStorage()._voucherTerminalID = newValue}
   }
 
+  /// The partner whose key asked for it; empty when an operator did. Partners
+  /// see only their own redemptions.
+  public var partnerID: String {
+    get {_storage._partnerID}
+    set {_uniqueStorage()._partnerID = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -421,7 +428,7 @@ nonisolated extension Laurel_V1_RedemptionStatus: SwiftProtobuf._ProtoNameProvid
 
 nonisolated extension Laurel_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Redemption"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}redemption_id\0\u{3}member_id\0\u{3}reward_id\0\u{1}quantity\0\u{1}status\0\u{3}points_spent\0\u{3}voucher_code\0\u{3}idempotency_key\0\u{3}failure_reason\0\u{3}created_at\0\u{3}updated_at\0\u{3}cancel_reason\0\u{3}voucher_status\0\u{3}voucher_used_at\0\u{3}voucher_store_id\0\u{3}voucher_terminal_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}redemption_id\0\u{3}member_id\0\u{3}reward_id\0\u{1}quantity\0\u{1}status\0\u{3}points_spent\0\u{3}voucher_code\0\u{3}idempotency_key\0\u{3}failure_reason\0\u{3}created_at\0\u{3}updated_at\0\u{3}cancel_reason\0\u{3}voucher_status\0\u{3}voucher_used_at\0\u{3}voucher_store_id\0\u{3}voucher_terminal_id\0\u{3}partner_id\0")
 
   fileprivate class _StorageClass {
     var _redemptionID: String = String()
@@ -440,6 +447,7 @@ nonisolated extension Laurel_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf
     var _voucherUsedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
     var _voucherStoreID: String = String()
     var _voucherTerminalID: String = String()
+    var _partnerID: String = String()
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -466,6 +474,7 @@ nonisolated extension Laurel_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf
       _voucherUsedAt = source._voucherUsedAt
       _voucherStoreID = source._voucherStoreID
       _voucherTerminalID = source._voucherTerminalID
+      _partnerID = source._partnerID
     }
   }
 
@@ -500,6 +509,7 @@ nonisolated extension Laurel_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf
         case 14: try { try decoder.decodeSingularMessageField(value: &_storage._voucherUsedAt) }()
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._voucherStoreID) }()
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._voucherTerminalID) }()
+        case 17: try { try decoder.decodeSingularStringField(value: &_storage._partnerID) }()
         default: break
         }
       }
@@ -560,6 +570,9 @@ nonisolated extension Laurel_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf
       if !_storage._voucherTerminalID.isEmpty {
         try visitor.visitSingularStringField(value: _storage._voucherTerminalID, fieldNumber: 16)
       }
+      if !_storage._partnerID.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._partnerID, fieldNumber: 17)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -585,6 +598,7 @@ nonisolated extension Laurel_V1_Redemption: SwiftProtobuf.Message, SwiftProtobuf
         if _storage._voucherUsedAt != rhs_storage._voucherUsedAt {return false}
         if _storage._voucherStoreID != rhs_storage._voucherStoreID {return false}
         if _storage._voucherTerminalID != rhs_storage._voucherTerminalID {return false}
+        if _storage._partnerID != rhs_storage._partnerID {return false}
         return true
       }
       if !storagesAreEqual {return false}
