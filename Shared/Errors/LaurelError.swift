@@ -14,10 +14,14 @@ public protocol LaurelError: Error, RPCErrorConvertible, CustomStringConvertible
     var message: String { get }
     /// Extra machine-readable facts, e.g. `["field": "external_id"]`.
     var metadata: [String: String] { get }
+    /// How long a client should wait before retrying, sent as a
+    /// `google.rpc.RetryInfo`; nil when waiting would not help.
+    var retryDelay: Duration? { get }
 }
 
 extension LaurelError {
     public var metadata: [String: String] { [:] }
+    public var retryDelay: Duration? { nil }
 
     public var description: String { "\(code) \(reason): \(message)" }
 
@@ -33,6 +37,9 @@ extension LaurelError {
         ]
         if code == .invalidArgument, let field = metadata["field"] {
             details.append(.badRequest(violations: [.init(field: field, description: message)]))
+        }
+        if let retryDelay {
+            details.append(.retryInfo(delay: retryDelay))
         }
         return GoogleRPCStatus(code: code, message: message, details: details)
     }

@@ -859,6 +859,11 @@ public nonisolated struct Laurel_V1_HoldPointsRequest: Sendable {
   /// REDEMPTION_COMPLETED event.
   public var redemptionID: String = String()
 
+  /// The partner the points are held for (redemption passes on its caller's):
+  /// refused with PERMISSION_DENIED, reason MEMBER_NOT_IN_SCOPE, unless that
+  /// partner enrolled the member. Empty = no partner restriction.
+  public var partnerID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -2279,7 +2284,7 @@ nonisolated extension Laurel_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HoldPointsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}hold_id\0\u{1}points\0\u{3}ttl_seconds\0\u{1}reason\0\u{3}min_tier\0\u{3}redemption_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}hold_id\0\u{1}points\0\u{3}ttl_seconds\0\u{1}reason\0\u{3}min_tier\0\u{3}redemption_id\0\u{3}partner_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2294,6 +2299,7 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
       case 5: try { try decoder.decodeSingularStringField(value: &self.reason) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.minTier) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.redemptionID) }()
+      case 8: try { try decoder.decodeSingularStringField(value: &self.partnerID) }()
       default: break
       }
     }
@@ -2321,6 +2327,9 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
     if !self.redemptionID.isEmpty {
       try visitor.visitSingularStringField(value: self.redemptionID, fieldNumber: 7)
     }
+    if !self.partnerID.isEmpty {
+      try visitor.visitSingularStringField(value: self.partnerID, fieldNumber: 8)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2332,6 +2341,7 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
     if lhs.reason != rhs.reason {return false}
     if lhs.minTier != rhs.minTier {return false}
     if lhs.redemptionID != rhs.redemptionID {return false}
+    if lhs.partnerID != rhs.partnerID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -14,12 +14,23 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LAUREL_LOG_LEVEL).")
     public var logLevel: String = Environment.string("LAUREL_LOG_LEVEL") ?? "info"
 
+    @Option(name: .customLong("rate-limit-per-second"), help: "Calls per second per API key without its own limit; 0 turns limiting off (env LAUREL_RATE_LIMIT_PER_SECOND).")
+    public var rateLimitPerSecond: Int = Environment.int("LAUREL_RATE_LIMIT_PER_SECOND") ?? 1000
+
+    @Option(name: .customLong("rate-limit-burst"), help: "Calls a key may make at once before the rate applies; 0 means twice the rate (env LAUREL_RATE_LIMIT_BURST).")
+    public var rateLimitBurst: Int = Environment.int("LAUREL_RATE_LIMIT_BURST") ?? 0
+
+    @Option(name: .customLong("max-request-bytes"), help: "Largest request message accepted; larger ones get RESOURCE_EXHAUSTED (env LAUREL_MAX_REQUEST_BYTES).")
+    public var maxRequestBytes: Int = Environment.int("LAUREL_MAX_REQUEST_BYTES") ?? 1_048_576
+
     public init() {}
 
     public func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        guard rateLimitPerSecond >= 0, rateLimitBurst >= 0 else { throw ValidationError("rate limits must not be negative") }
+        guard (1024...67_108_864).contains(maxRequestBytes) else { throw ValidationError("--max-request-bytes must be 1024...67108864") }
     }
 
     /// Sends logs to standard error, leaving standard output for the

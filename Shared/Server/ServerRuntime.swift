@@ -13,13 +13,14 @@ public enum ServerRuntime {
         server: GRPCServer<HTTP2ServerTransport.Posix>,
         health: HealthService,
         background: [any Service] = [],
+        onShutdown: @escaping @Sendable () -> Void = {},
         logger: Logger
     ) async throws {
         let group = ServiceGroup(
             configuration: .init(
                 services: background.map { .init(service: $0) } + [
                     .init(service: ServerService(server: server)),
-                    .init(service: Announcer(name: name, server: server, health: health, logger: logger)),
+                    .init(service: Announcer(name: name, server: server, health: health, onShutdown: onShutdown, logger: logger)),
                 ],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger
@@ -50,11 +51,13 @@ struct ServerService<Transport: ServerTransport>: Service {
 }
 
 /// Announces the bound address once listening and marks the service healthy;
-/// on graceful shutdown marks it unhealthy first, before the server drains.
+/// on graceful shutdown marks it unhealthy and ends long-lived streams
+/// first, before the server drains (which waits for every open call).
 struct Announcer: Service {
     let name: String
     let server: GRPCServer<HTTP2ServerTransport.Posix>
     let health: HealthService
+    let onShutdown: @Sendable () -> Void
     let logger: Logger
 
     func run() async throws {
@@ -67,5 +70,6 @@ struct Announcer: Service {
         health.setServing(true)
         try? await gracefulShutdown()
         health.shutDown()
+        onShutdown()
     }
 }

@@ -11,6 +11,7 @@ struct CatalogCommand: AsyncParsableCommand {
         abstract: "Laurel catalog: rewards, stock and stock reservations, over gRPC.")
 
     @OptionGroup var server: ServerOptions
+    @OptionGroup var auth: RemoteAuthOptions
 
     @Option(help: "Port to listen on; 0 picks a free one (env LAUREL_CATALOG_PORT).")
     var port: Int = Environment.int("LAUREL_CATALOG_PORT") ?? 50052
@@ -27,13 +28,16 @@ struct CatalogCommand: AsyncParsableCommand {
         let logger = server.bootstrapLogging(label: "laurel-catalog")
         let catalog = RewardCatalog(database: try .open(in: server.dataDirectory))
         let health = HealthService(services: [Laurel_V1_CatalogService.descriptor.fullyQualifiedService])
-        let grpcServer = GRPCServer(
-            transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
+        let keyChecks = try makePeerClient(auth.membersAddress)
+        let grpcServer = server.makeServer(
+            port: port,
             services: [CatalogServiceHandler(catalog: catalog), health],
-            interceptors: [ErrorMappingInterceptor(logger: logger)])
+            access: .catalog, authenticator: auth.authenticator(keyChecks), logger: logger)
         let sweeper = PeriodicTask(name: "reservation expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await catalog.expireReservations()
         }
-        try await ServerRuntime.run(name: "laurel-catalog", server: grpcServer, health: health, background: [sweeper], logger: logger)
+        try await ServerRuntime.run(
+            name: "laurel-catalog", server: grpcServer, health: health, background: [ClientService(client: keyChecks), sweeper],
+            logger: logger)
     }
 }

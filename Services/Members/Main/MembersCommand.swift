@@ -33,18 +33,27 @@ struct MembersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-members")
+        let database = try MembersDatabase.open(in: server.dataDirectory)
         let accounts = MemberAccounts(
-            database: try .open(in: server.dataDirectory),
+            database: database,
             earnPolicy: EarnPolicy(pointsPerMajorUnit: pointsPerUnit),
             tiers: try TierOrder(tiers.split(separator: ",").map(String.init)))
-        let health = HealthService(services: [Laurel_V1_MemberService.descriptor.fullyQualifiedService])
-        let grpcServer = GRPCServer(
-            transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
-            services: [MemberServiceHandler(accounts: accounts), health],
-            interceptors: [ErrorMappingInterceptor(logger: logger)])
+        let keys = ApiKeys(database: database)
+        if let secret = try await keys.bootstrapOperatorKey() {
+            print("laurel-members bootstrap operator key (shown once, keep it safe): \(secret)")
+        }
+        let health = HealthService(services: [
+            Laurel_V1_MemberService.descriptor.fullyQualifiedService, Laurel_V1_AccessService.descriptor.fullyQualifiedService,
+        ])
+        let grpcServer = server.makeServer(
+            port: port,
+            services: [MemberServiceHandler(accounts: accounts), AccessServiceHandler(keys: keys), health],
+            access: .members, authenticator: keys, logger: logger)
         let sweeper = PeriodicTask(name: "hold expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await accounts.expireHolds()
         }
-        try await ServerRuntime.run(name: "laurel-members", server: grpcServer, health: health, background: [sweeper], logger: logger)
+        try await ServerRuntime.run(
+            name: "laurel-members", server: grpcServer, health: health, background: [sweeper],
+            onShutdown: { accounts.feed.shutDown() }, logger: logger)
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
@@ -16,8 +17,10 @@ struct RedemptionCommand: AsyncParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (env LAUREL_REDEMPTION_PORT).")
     var port: Int = Environment.int("LAUREL_REDEMPTION_PORT") ?? 50053
 
-    @Option(name: .customLong("members-address"), help: "host:port of laurel-members (env LAUREL_MEMBERS_ADDRESS).")
-    var membersAddress: PeerAddress = Environment.peer("LAUREL_MEMBERS_ADDRESS", default: "127.0.0.1:50051")
+    @OptionGroup var auth: RemoteAuthOptions
+
+    @Option(name: .customLong("service-key-file"), help: "File holding the service-role API key used to call members and catalog (env LAUREL_SERVICE_KEY holds the key itself).")
+    var serviceKeyFile: String?
 
     @Option(name: .customLong("catalog-address"), help: "host:port of laurel-catalog (env LAUREL_CATALOG_ADDRESS).")
     var catalogAddress: PeerAddress = Environment.peer("LAUREL_CATALOG_ADDRESS", default: "127.0.0.1:50052")
@@ -34,7 +37,23 @@ struct RedemptionCommand: AsyncParsableCommand {
     @Option(name: .customLong("recovery-idle-seconds"), help: "A saga untouched this long is someone's crash, and is finished by recovery; default 4 peer timeouts, at least 30 (env LAUREL_RECOVERY_IDLE_SECONDS).")
     var recoveryIdleSeconds: Int64?  = Environment.int("LAUREL_RECOVERY_IDLE_SECONDS").map(Int64.init)
 
+    /// The key itself comes from a file or the environment, never a flag,
+    /// so that it does not show in process listings.
+    func serviceKey() throws -> String {
+        if let serviceKeyFile {
+            let text = try String(contentsOfFile: serviceKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+            guard ApiKeySecret(parsing: text) != nil else { throw ValidationError("\(serviceKeyFile) does not hold an API key") }
+            return text
+        }
+        guard let key = Environment.string("LAUREL_SERVICE_KEY"), ApiKeySecret(parsing: key) != nil else {
+            throw ValidationError(
+                "redemption calls members and catalog with a service API key: create one with `laurelctl keys create --role service` and pass --service-key-file or LAUREL_SERVICE_KEY")
+        }
+        return key
+    }
+
     func validate() throws {
+        _ = try serviceKey()
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard peerTimeoutMilliseconds > 0 else { throw ValidationError("--peer-timeout-ms must be positive") }
         guard (1...604_800).contains(holdSeconds) else { throw ValidationError("--hold-seconds must be 1...604800") }
@@ -43,10 +62,10 @@ struct RedemptionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-redemption")
-        let membersClient = GRPCClient(transport: try .http2NIOPosix(
-            target: .dns(host: membersAddress.host, port: membersAddress.port), transportSecurity: .plaintext))
-        let catalogClient = GRPCClient(transport: try .http2NIOPosix(
-            target: .dns(host: catalogAddress.host, port: catalogAddress.port), transportSecurity: .plaintext))
+        let serviceKey = try serviceKey()
+        let membersClient = try makePeerClient(auth.membersAddress, apiKey: serviceKey)
+        let catalogClient = try makePeerClient(catalogAddress, apiKey: serviceKey)
+        let keyChecks = try makePeerClient(auth.membersAddress)
         let timeout = Duration.milliseconds(peerTimeoutMilliseconds)
         let redemptions = Redemptions(
             database: try .open(in: server.dataDirectory),
@@ -54,10 +73,10 @@ struct RedemptionCommand: AsyncParsableCommand {
             members: GRPCMembersPeer(client: membersClient, timeout: timeout),
             holdSeconds: holdSeconds, logger: logger)
         let health = HealthService(services: [Laurel_V1_RedemptionService.descriptor.fullyQualifiedService])
-        let grpcServer = GRPCServer(
-            transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
+        let grpcServer = server.makeServer(
+            port: port,
             services: [RedemptionServiceHandler(redemptions: redemptions), health],
-            interceptors: [ErrorMappingInterceptor(logger: logger)])
+            access: .redemption, authenticator: auth.authenticator(keyChecks), logger: logger)
         // At start-up every unfinished saga is someone's crash; later, only
         // sagas idle for several peer timeouts are.
         let idleSeconds = recoveryIdleSeconds ?? Int64(max(30, 4 * peerTimeoutMilliseconds / 1000))
@@ -69,7 +88,9 @@ struct RedemptionCommand: AsyncParsableCommand {
         }
         try await ServerRuntime.run(
             name: "laurel-redemption", server: grpcServer, health: health,
-            background: [ClientService(client: membersClient), ClientService(client: catalogClient), recovery],
+            background: [
+                ClientService(client: membersClient), ClientService(client: catalogClient), ClientService(client: keyChecks), recovery,
+            ],
             logger: logger)
     }
 }

@@ -7,27 +7,23 @@ import Testing
 /// SQLite database, driven over real gRPC the way a partner would.
 @Suite(.serialized) struct EndToEndTests {
     @Test func enrolCreatePurchaseRedeemCancelAcrossThreeProcesses() async throws {
-        let data = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: data) }
-        let membersDir = data.appendingPathComponent("members")
-        var members = try await ServiceProcess.start("laurel-members", dataDirectory: membersDir)
-        let catalog = try await ServiceProcess.start("laurel-catalog", dataDirectory: data.appendingPathComponent("catalog"))
-        let redemption = try await ServiceProcess.start(
-            "laurel-redemption", dataDirectory: data.appendingPathComponent("redemption"),
-            arguments: ["--members-address", "127.0.0.1:\(members.port)", "--catalog-address", "127.0.0.1:\(catalog.port)"])
+        let laurel = try await LaurelCluster.start()
+        let key = laurel.operatorKey
         var stopped = false
-        defer { if !stopped { Task { [members] in for p in [redemption, catalog, members] { await p.stop() } } } }
+        defer { if !stopped { Task { await laurel.stop() } } }
+        let (members, catalog, redemption) = (laurel.members, laurel.catalog, laurel.redemption)
 
         for service in [members, catalog, redemption] {
             try await withClient(port: service.port) { client in
+                // Health needs no key.
                 let health = Grpc_Health_V1_Health.Client(wrapping: client)
                 let status = try await health.check(.init()).status
                 #expect(status == .serving, "\(service.name)")
             }
         }
 
-        let (memberId, rewardId) = try await withClient(port: members.port) { m in
-            try await withClient(port: catalog.port) { c in
+        let (memberId, rewardId) = try await withClient(port: members.port, apiKey: key) { m in
+            try await withClient(port: catalog.port, apiKey: key) { c in
                 let memberService = MembersClient(wrapping: m)
                 let member = try await memberService.enrollMember(.with {
                     $0.externalID = "pos-customer-1"
@@ -53,7 +49,7 @@ import Testing
             }
         }
 
-        let redeemed = try await withClient(port: redemption.port) { r in
+        let redeemed = try await withClient(port: redemption.port, apiKey: key) { r in
             try await RedemptionClient(wrapping: r).redeem(.with {
                 $0.memberID = memberId
                 $0.rewardID = rewardId
@@ -64,32 +60,28 @@ import Testing
         #expect(redeemed.status == .completed)
         #expect(redeemed.pointsSpent == 200)
         #expect(!redeemed.voucherCode.isEmpty)
-        try await expectBalances(members: members, catalog: catalog, memberId: memberId, rewardId: rewardId, points: 50, stock: (1, 2))
+        try await expectBalances(laurel, memberId: memberId, rewardId: rewardId, points: 50, stock: (1, 2))
 
-        let cancelled = try await withClient(port: redemption.port) { r in
+        let cancelled = try await withClient(port: redemption.port, apiKey: key) { r in
             try await RedemptionClient(wrapping: r).cancelRedemption(.with { $0.redemptionID = redeemed.redemptionID; $0.reason = "returned" }).redemption
         }
         #expect(cancelled.status == .cancelled)
-        try await expectBalances(members: members, catalog: catalog, memberId: memberId, rewardId: rewardId, points: 250, stock: (3, 0))
-        let kinds = try await withClient(port: members.port) { m in
+        try await expectBalances(laurel, memberId: memberId, rewardId: rewardId, points: 250, stock: (3, 0))
+        let kinds = try await withClient(port: members.port, apiKey: key) { m in
             try await MembersClient(wrapping: m).listLedger(.with { $0.memberID = memberId }).entries.map(\.kind)
         }
         #expect(kinds == [.refund, .capture, .hold, .earn])
 
         // Every acknowledged write is on disk: a restarted members service has it all.
-        #expect(await members.stop() == 0)
-        members = try await ServiceProcess.start("laurel-members", dataDirectory: membersDir)
-        try await withClient(port: members.port) { m in
+        try await laurel.restart("laurel-members")
+        try await withClient(port: laurel.members.port, apiKey: key) { m in
             let balance = try await MembersClient(wrapping: m).getBalance(.with { $0.memberID = memberId }).balance
             #expect(balance.available == 250)
             try await expectLedgerBalances(members: MembersClient(wrapping: m), memberId: memberId)
         }
 
         stopped = true
-        for service in [redemption, catalog, members] {
-            let status = await service.stop()
-            #expect(status == 0, "\(service.name) exited with \(status); log:\n\(service.log)")
-        }
+        await laurel.stop()
     }
 
     @Test func gracefulShutdownEndsHealthWatchesAndExitsCleanly() async throws {
@@ -116,17 +108,17 @@ import Testing
     }
 
     func expectBalances(
-        members: ServiceProcess, catalog: ServiceProcess, memberId: String, rewardId: String,
+        _ laurel: LaurelCluster, memberId: String, rewardId: String,
         points: Int64, stock: (available: Int64, committed: Int64), sourceLocation: SourceLocation = #_sourceLocation
     ) async throws {
-        try await withClient(port: members.port) { m in
+        try await withClient(port: laurel.members.port, apiKey: laurel.operatorKey) { m in
             let memberService = MembersClient(wrapping: m)
             let balance = try await memberService.getBalance(.with { $0.memberID = memberId }).balance
             #expect(balance.available == points, sourceLocation: sourceLocation)
             #expect(balance.held == 0, sourceLocation: sourceLocation)
             try await expectLedgerBalances(members: memberService, memberId: memberId, sourceLocation: sourceLocation)
         }
-        try await withClient(port: catalog.port) { c in
+        try await withClient(port: laurel.catalog.port, apiKey: laurel.operatorKey) { c in
             let reward = try await CatalogClient(wrapping: c).getReward(.with { $0.rewardID = rewardId }).reward
             #expect(reward.stockAvailable == stock.available, sourceLocation: sourceLocation)
             #expect(reward.stockCommitted == stock.committed, sourceLocation: sourceLocation)

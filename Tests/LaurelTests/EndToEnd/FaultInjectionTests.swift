@@ -41,8 +41,8 @@ import Testing
 
     func run(_ fault: Fault, _ laurel: LaurelCluster) async throws {
         // Set up through members and catalog; neither has reached its fault point yet.
-        let (memberIds, rewardId) = try await withClient(port: laurel.members.port) { m in
-            try await withClient(port: laurel.catalog.port) { c in
+        let (memberIds, rewardId) = try await withClient(port: laurel.members.port, apiKey: laurel.operatorKey) { m in
+            try await withClient(port: laurel.catalog.port, apiKey: laurel.operatorKey) { c in
                 let members = MembersClient(wrapping: m)
                 var ids: [String] = []
                 for i in 0..<(Self.rich + Self.poor) {
@@ -59,7 +59,7 @@ import Testing
         }
 
         // The load: every member redeems once, concurrently; the faulted service dies part way.
-        let acknowledged = await redeemAll(memberIds, rewardId: rewardId, port: laurel.redemption.port, timeout: .seconds(5))
+        let acknowledged = await redeemAll(memberIds, rewardId: rewardId, port: laurel.redemption.port, apiKey: laurel.operatorKey, timeout: .seconds(5))
         let crashed = await laurel.process(fault.service).waitForExit(timeout: 20)
         #expect(crashed, "\(fault.service) never reached \(fault.point)")
         try await laurel.restart(fault.service)
@@ -68,7 +68,7 @@ import Testing
         var answers: [String: String] = [:]
         let deadline = Date().addingTimeInterval(60)
         while answers.count < memberIds.count && Date() < deadline {
-            let round = await redeemAll(memberIds.filter { answers[$0] == nil }, rewardId: rewardId, port: laurel.redemption.port, timeout: .seconds(5))
+            let round = await redeemAll(memberIds.filter { answers[$0] == nil }, rewardId: rewardId, port: laurel.redemption.port, apiKey: laurel.operatorKey, timeout: .seconds(5))
             for (id, outcome) in round where outcome.isDefinitive { answers[id] = outcome.summary }
             if answers.count < memberIds.count { try await Task.sleep(for: .milliseconds(500)) }
         }
@@ -76,7 +76,7 @@ import Testing
             #expect(answers[id] == (index < Self.rich ? "COMPLETED" : "INSUFFICIENT_POINTS"), "member \(index)")
         }
         // A redemption acknowledged before the crash is the same redemption now.
-        try await withClient(port: laurel.redemption.port) { r in
+        try await withClient(port: laurel.redemption.port, apiKey: laurel.operatorKey) { r in
             for (id, outcome) in acknowledged {
                 guard case .completed(let redemption) = outcome else { continue }
                 let now = try await RedemptionClient(wrapping: r).getRedemption(.with { $0.redemptionID = redemption.redemptionID }).redemption
@@ -86,7 +86,7 @@ import Testing
         }
 
         // The three services agree, with nothing left held or reserved.
-        try await withClient(port: laurel.members.port) { m in
+        try await withClient(port: laurel.members.port, apiKey: laurel.operatorKey) { m in
             let members = MembersClient(wrapping: m)
             for (index, id) in memberIds.enumerated() {
                 let balance = try await members.getBalance(.with { $0.memberID = id }).balance
@@ -95,13 +95,13 @@ import Testing
                 try await expectLedgerBalances(members: members, memberId: id)
             }
         }
-        try await withClient(port: laurel.catalog.port) { c in
+        try await withClient(port: laurel.catalog.port, apiKey: laurel.operatorKey) { c in
             let stock = try await CatalogClient(wrapping: c).getReward(.with { $0.rewardID = rewardId }).reward
             #expect(stock.stockCommitted == Int64(Self.rich))
             #expect(stock.stockReserved == 0)
             #expect(stock.stockAvailable == 20 - Int64(Self.rich))
         }
-        try await withClient(port: laurel.redemption.port) { r in
+        try await withClient(port: laurel.redemption.port, apiKey: laurel.operatorKey) { r in
             for id in memberIds {
                 let statuses = try await RedemptionClient(wrapping: r).listRedemptions(.with { $0.memberID = id }).redemptions.map(\.status)
                 #expect(!statuses.contains(.pending), "an unfinished saga was left behind")
@@ -132,9 +132,9 @@ import Testing
     }
 
     /// One Redeem per member, all at once, each with the member's own key.
-    func redeemAll(_ memberIds: [String], rewardId: String, port: Int, timeout: Duration) async -> [String: Outcome] {
+    func redeemAll(_ memberIds: [String], rewardId: String, port: Int, apiKey: String, timeout: Duration) async -> [String: Outcome] {
         do {
-            return try await withClient(port: port) { r in
+            return try await withClient(port: port, apiKey: apiKey) { r in
                 let redemption = RedemptionClient(wrapping: r)
                 let options: CallOptions = {
                     var options = CallOptions.defaults

@@ -1,31 +1,60 @@
 import Foundation
+import LaurelShared
 import Testing
 
 /// The three executables as processes, wired together, with quick recovery
 /// so that tests can watch crashes heal. Holds outlive the tests, so what is
 /// given back is given back by compensation, not by expiry.
+///
+/// Like an operator would, it takes the operator key members prints on its
+/// first start, creates redemption's service key with it, and calls with the
+/// operator key unless told otherwise.
 final class LaurelCluster: @unchecked Sendable {
     let data: URL
+    let operatorKey: String
     private(set) var members: ServiceProcess
     private(set) var catalog: ServiceProcess
     private(set) var redemption: ServiceProcess
+    private let extraArguments: [String]
 
     static let holdSeconds = 120
 
-    private init(data: URL, members: ServiceProcess, catalog: ServiceProcess, redemption: ServiceProcess) {
+    private init(
+        data: URL, operatorKey: String, members: ServiceProcess, catalog: ServiceProcess, redemption: ServiceProcess,
+        extraArguments: [String]
+    ) {
         self.data = data
+        self.operatorKey = operatorKey
         self.members = members
         self.catalog = catalog
         self.redemption = redemption
+        self.extraArguments = extraArguments
     }
 
-    /// `faults` maps a service name to its `LAUREL_FAULT`.
-    static func start(faults: [String: String] = [:]) async throws -> LaurelCluster {
+    /// `faults` maps a service name to its `LAUREL_FAULT`; `arguments` go to
+    /// all three services.
+    static func start(faults: [String: String] = [:], arguments: [String] = []) async throws -> LaurelCluster {
         let data = try temporaryDirectory()
-        let members = try await startService("laurel-members", data: data, port: 0, fault: faults["laurel-members"])
-        let catalog = try await startService("laurel-catalog", data: data, port: 0, fault: faults["laurel-catalog"])
-        let redemption = try await startRedemption(data: data, port: 0, members: members.port, catalog: catalog.port, fault: faults["laurel-redemption"])
-        return LaurelCluster(data: data, members: members, catalog: catalog, redemption: redemption)
+        let members = try await startService("laurel-members", data: data, port: 0, fault: faults["laurel-members"], arguments: arguments)
+        guard let operatorKey = members.bootstrapOperatorKey else {
+            await members.stop()
+            throw HarnessFailure("members printed no bootstrap operator key:\n\(members.startupOutput)")
+        }
+        let serviceKey = try await withClient(port: members.port, apiKey: operatorKey) { client in
+            try await Laurel_V1_AccessService.Client(wrapping: client).createApiKey(.with {
+                $0.name = "redemption"
+                $0.role = .service
+                $0.requestID = "cluster-service-key"
+            }).apiKey
+        }
+        try Data(serviceKey.utf8).write(to: data.appendingPathComponent("service.key"))
+        let catalog = try await startService(
+            "laurel-catalog", data: data, port: 0, fault: faults["laurel-catalog"],
+            arguments: arguments + ["--members-address", "127.0.0.1:\(members.port)"])
+        let redemption = try await startRedemption(
+            data: data, port: 0, members: members.port, catalog: catalog.port, fault: faults["laurel-redemption"], arguments: arguments)
+        return LaurelCluster(
+            data: data, operatorKey: operatorKey, members: members, catalog: catalog, redemption: redemption, extraArguments: arguments)
     }
 
     /// Starts `name` again on its port and data, without a fault.
@@ -33,13 +62,16 @@ final class LaurelCluster: @unchecked Sendable {
         switch name {
         case "laurel-members":
             await members.stop()
-            members = try await Self.startService(name, data: data, port: members.port, fault: nil)
+            members = try await Self.startService(name, data: data, port: members.port, fault: nil, arguments: extraArguments)
         case "laurel-catalog":
             await catalog.stop()
-            catalog = try await Self.startService(name, data: data, port: catalog.port, fault: nil)
+            catalog = try await Self.startService(
+                name, data: data, port: catalog.port, fault: nil,
+                arguments: extraArguments + ["--members-address", "127.0.0.1:\(members.port)"])
         default:
             await redemption.stop()
-            redemption = try await Self.startRedemption(data: data, port: redemption.port, members: members.port, catalog: catalog.port, fault: nil)
+            redemption = try await Self.startRedemption(
+                data: data, port: redemption.port, members: members.port, catalog: catalog.port, fault: nil, arguments: extraArguments)
         }
     }
 
@@ -47,25 +79,50 @@ final class LaurelCluster: @unchecked Sendable {
         let members: MembersClient
         let catalog: CatalogClient
         let redemption: RedemptionClient
+        let access: AccessClient
     }
 
-    /// A client of each service for the duration of `body`.
-    func withClients<Result: Sendable>(_ body: (Clients) async throws -> Result) async throws -> Result {
-        try await withClient(port: members.port) { m in
-            try await withClient(port: catalog.port) { c in
-                try await withClient(port: redemption.port) { r in
-                    try await body(Clients(members: .init(wrapping: m), catalog: .init(wrapping: c), redemption: .init(wrapping: r)))
+    /// A client of each service for the duration of `body`, calling with
+    /// `apiKey` (by default the operator key).
+    func withClients<Result: Sendable>(apiKey: String? = nil, _ body: (Clients) async throws -> Result) async throws -> Result {
+        let key = apiKey ?? operatorKey
+        return try await withClient(port: members.port, apiKey: key) { m in
+            try await withClient(port: catalog.port, apiKey: key) { c in
+                try await withClient(port: redemption.port, apiKey: key) { r in
+                    try await body(Clients(
+                        members: .init(wrapping: m), catalog: .init(wrapping: c), redemption: .init(wrapping: r), access: .init(wrapping: m)))
                 }
             }
+        }
+    }
+
+    /// A new key, created with the operator key.
+    func createKey(_ role: Laurel_V1_ApiKeyRole, partnerId: String = "", rateLimitPerSecond: Int32 = 0) async throws -> String {
+        try await withClients { laurel in
+            try await laurel.access.createApiKey(.with {
+                $0.name = "\(role) \(partnerId)"
+                $0.role = role
+                $0.partnerID = partnerId
+                $0.rateLimitPerSecond = rateLimitPerSecond
+                $0.requestID = uniqueKey("key")
+            }).apiKey
         }
     }
 
     /// Starts a cluster, runs `body` with a client of each service, records
     /// any error as a test issue, and always stops the cluster.
     static func withRunning(sourceLocation: SourceLocation = #_sourceLocation, _ body: (Clients) async throws -> Void) async throws {
-        let laurel = try await start()
+        try await withCluster(sourceLocation: sourceLocation) { laurel in try await laurel.withClients(body) }
+    }
+
+    /// Starts a cluster, runs `body` with it, records any error as a test
+    /// issue, and always stops the cluster.
+    static func withCluster(
+        arguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation, _ body: (LaurelCluster) async throws -> Void
+    ) async throws {
+        let laurel = try await start(arguments: arguments)
         do {
-            try await laurel.withClients(body)
+            try await body(laurel)
         } catch {
             Issue.record(error, sourceLocation: sourceLocation)
         }
@@ -89,20 +146,23 @@ final class LaurelCluster: @unchecked Sendable {
         try? FileManager.default.removeItem(at: data)
     }
 
-    private static func startService(_ name: String, data: URL, port: Int, fault: String?) async throws -> ServiceProcess {
+    private static func startService(_ name: String, data: URL, port: Int, fault: String?, arguments: [String]) async throws -> ServiceProcess {
         try await ServiceProcess.start(
             name, dataDirectory: data.appendingPathComponent(name), port: port,
-            arguments: ["--expiry-sweep-seconds", "1"], environment: ["LAUREL_FAULT": fault ?? ""])
+            arguments: ["--expiry-sweep-seconds", "1"] + arguments, environment: ["LAUREL_FAULT": fault ?? ""])
     }
 
-    private static func startRedemption(data: URL, port: Int, members: Int, catalog: Int, fault: String?) async throws -> ServiceProcess {
+    private static func startRedemption(
+        data: URL, port: Int, members: Int, catalog: Int, fault: String?, arguments: [String]
+    ) async throws -> ServiceProcess {
         try await ServiceProcess.start(
             "laurel-redemption", dataDirectory: data.appendingPathComponent("laurel-redemption"), port: port,
             arguments: [
                 "--members-address", "127.0.0.1:\(members)", "--catalog-address", "127.0.0.1:\(catalog)",
+                "--service-key-file", data.appendingPathComponent("service.key").path,
                 "--hold-seconds", "\(holdSeconds)", "--peer-timeout-ms", "2000",
                 "--recovery-seconds", "1", "--recovery-idle-seconds", "2",
-            ],
+            ] + arguments,
             environment: ["LAUREL_FAULT": fault ?? ""])
     }
 }

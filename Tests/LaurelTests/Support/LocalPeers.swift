@@ -27,10 +27,14 @@ struct LocalMembersPeer: MembersPeer {
     let accounts: MemberAccounts
     let outage: Outage
 
-    func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String) async throws(PeerError) {
+    func hold(
+        memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String,
+        redemptionId: String, partnerId: String
+    ) async throws(PeerError) {
         try await local(outage, "members") {
             _ = try await accounts.hold(HoldRequest(
-                memberId: memberId, holdId: holdId, points: points, ttlSeconds: ttlSeconds, reason: reason, minTier: minTier))
+                memberId: memberId, holdId: holdId, points: points, ttlSeconds: ttlSeconds, reason: reason, minTier: minTier,
+                redemptionId: redemptionId, partnerId: partnerId))
         }
     }
     func capture(holdId: String) async throws(PeerError) { try await local(outage, "members") { _ = try await accounts.capture(holdId: holdId) } }

@@ -12,6 +12,7 @@ typealias Client = GRPCClient<Transport>
 typealias MembersClient = Laurel_V1_MemberService.Client<Transport>
 typealias CatalogClient = Laurel_V1_CatalogService.Client<Transport>
 typealias RedemptionClient = Laurel_V1_RedemptionService.Client<Transport>
+typealias AccessClient = Laurel_V1_AccessService.Client<Transport>
 
 struct HarnessFailure: Error, CustomStringConvertible {
     var description: String
@@ -46,10 +47,11 @@ func closedPort() async throws -> Int {
 }
 
 /// Like `withGRPCClient`, but a body that makes no call (or returns before
-/// the connections started) is fine.
-func withClient<Result: Sendable>(port: Int, _ body: (Client) async throws -> Result) async throws -> Result {
+/// the connections started) is fine. Every call sends `apiKey` when given.
+func withClient<Result: Sendable>(port: Int, apiKey: String? = nil, _ body: (Client) async throws -> Result) async throws -> Result {
     let client = GRPCClient(
-        transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext))
+        transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext),
+        interceptors: apiKey.map { [BearerKeyInterceptor(apiKey: $0)] } ?? [])
     return try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try? await client.runConnections() }
         do {

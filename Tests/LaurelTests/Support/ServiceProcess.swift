@@ -8,13 +8,23 @@ final class ServiceProcess: @unchecked Sendable {
     let name: String
     let port: Int
     let logFile: URL
+    /// What it printed to standard output up to and including its
+    /// "listening on" line.
+    let startupOutput: String
     private let process: Process
 
-    private init(name: String, port: Int, logFile: URL, process: Process) {
+    private init(name: String, port: Int, logFile: URL, startupOutput: String, process: Process) {
         self.name = name
         self.port = port
         self.logFile = logFile
+        self.startupOutput = startupOutput
         self.process = process
+    }
+
+    /// The operator key a first start of members prints once.
+    var bootstrapOperatorKey: String? {
+        startupOutput.split(separator: "\n").first { $0.contains("bootstrap operator key") }
+            .flatMap { $0.split(separator: " ").last.map(String.init) }
     }
 
     /// The directory holding the built executables: `LAUREL_BIN_DIR`, or this
@@ -51,14 +61,15 @@ final class ServiceProcess: @unchecked Sendable {
         process.standardError = log
         try process.run()
 
-        let line = try await readLine(from: stdout.fileHandleForReading, containing: "listening on", timeout: 60)
-        guard let line, let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
+        let output = try await readLine(from: stdout.fileHandleForReading, containing: "listening on", timeout: 60)
+        let line = output?.split(separator: "\n").last.map(String.init)
+        guard let output, let line, let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
             process.terminate()
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             throw HarnessFailure("\(name) did not report its port; log:\n\(log)")
         }
         #expect(line == "\(name) listening on 127.0.0.1:\(port)")
-        return ServiceProcess(name: name, port: port, logFile: logFile, process: process)
+        return ServiceProcess(name: name, port: port, logFile: logFile, startupOutput: output, process: process)
     }
 
     /// SIGTERM, then SIGKILL after `grace` seconds; returns the exit status.
@@ -87,8 +98,9 @@ final class ServiceProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    /// Reads on a thread of its own, since a pipe read blocks until the
-    /// process writes or exits; gives up after `timeout` seconds.
+    /// The output up to the first line containing `marker`. Reads on a
+    /// thread of its own, since a pipe read blocks until the process writes
+    /// or exits; gives up after `timeout` seconds.
     private static func readLine(from handle: FileHandle, containing marker: String, timeout: TimeInterval) async throws -> String? {
         let found = Mutex<String?>(nil)
         Thread.detachNewThread {
@@ -98,9 +110,9 @@ final class ServiceProcess: @unchecked Sendable {
                 if chunk.isEmpty { return }
                 buffer.append(chunk)
                 if let text = String(data: buffer, encoding: .utf8),
-                    let line = text.split(separator: "\n").first(where: { $0.contains(marker) })
+                    let index = text.split(separator: "\n").firstIndex(where: { $0.contains(marker) })
                 {
-                    found.withLock { $0 = String(line) }
+                    found.withLock { $0 = text.split(separator: "\n")[...index].joined(separator: "\n") }
                     return
                 }
             }

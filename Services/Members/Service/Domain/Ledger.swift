@@ -10,6 +10,7 @@ public enum LedgerKind: String, Codable, Sendable, CaseIterable {
     case capture = "CAPTURE"
     case expireHold = "EXPIRE_HOLD"
     case refund = "REFUND"
+    case reverse = "REVERSE"
 }
 
 /// One change to a member's balances. Entries are only ever appended, and the
@@ -27,6 +28,10 @@ public struct LedgerEntry: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var reference: String
     public var reason: String
     public var createdAt: Instant
+    /// Positive when a reversal could not take spent points back; negative
+    /// when earnings repay the debt.
+    @Defaulted public var debtDelta: Points = 0
+    @Defaulted public var debtAfter: Points = 0
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
@@ -53,6 +58,8 @@ public struct Hold: Codable, Sendable, Equatable, FetchableRecord, PersistableRe
     public var createdAt: Instant
     public var expiresAt: Instant
     public var settledAt: Instant?
+    /// The redemption the points pay for, if any.
+    @Defaulted public var redemptionId: String = ""
 }
 
 public struct HoldRequest: Codable, Sendable, Equatable {
@@ -63,14 +70,40 @@ public struct HoldRequest: Codable, Sendable, Equatable {
     public var reason: String
     /// The lowest tier allowed to hold these points; "" for any.
     public var minTier: String
+    public var redemptionId: String
+    /// Refuse unless this partner enrolled the member; "" for no restriction.
+    public var partnerId: String
 
-    public init(memberId: String, holdId: String, points: Points, ttlSeconds: Int64 = 0, reason: String = "", minTier: String = "") {
+    public init(
+        memberId: String, holdId: String, points: Points, ttlSeconds: Int64 = 0, reason: String = "", minTier: String = "",
+        redemptionId: String = "", partnerId: String = ""
+    ) {
         self.memberId = memberId
         self.holdId = holdId
         self.points = points
         self.ttlSeconds = ttlSeconds
         self.reason = reason
         self.minTier = minTier
+        self.redemptionId = redemptionId
+        self.partnerId = partnerId
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case memberId, holdId, points, ttlSeconds, reason, minTier, redemptionId, partnerId
+    }
+
+    /// The idempotency fingerprint: fields added later are left out while
+    /// empty, so a request stored before they existed still matches.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(memberId, forKey: .memberId)
+        try container.encode(holdId, forKey: .holdId)
+        try container.encode(points, forKey: .points)
+        try container.encode(ttlSeconds, forKey: .ttlSeconds)
+        try container.encode(reason, forKey: .reason)
+        try container.encode(minTier, forKey: .minTier)
+        if !redemptionId.isEmpty { try container.encode(redemptionId, forKey: .redemptionId) }
+        if !partnerId.isEmpty { try container.encode(partnerId, forKey: .partnerId) }
     }
 }
 

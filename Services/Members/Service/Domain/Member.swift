@@ -28,9 +28,13 @@ public struct Member: Codable, Sendable, Equatable, FetchableRecord, Persistable
     public var lifetimeEarned: Points
     public var enrolledAt: Instant
     public var updatedAt: Instant
+    /// The partner whose key enrolled the member; "" for operators.
+    @Defaulted public var partnerId: String = ""
+    /// Points owed after a refund reversed points already spent.
+    @Defaulted public var debt: Points = 0
 
     public var balance: Balance {
-        Balance(memberId: id, available: available, held: held, lifetimeEarned: lifetimeEarned)
+        Balance(memberId: id, available: available, held: held, lifetimeEarned: lifetimeEarned, debt: debt)
     }
 }
 
@@ -39,12 +43,15 @@ public struct Balance: Codable, Sendable, Equatable {
     public var available: Points
     public var held: Points
     public var lifetimeEarned: Points
+    /// Repaid first from future earnings.
+    @Defaulted public var debt: Points = 0
 
-    public init(memberId: String, available: Points, held: Points, lifetimeEarned: Points) {
+    public init(memberId: String, available: Points, held: Points, lifetimeEarned: Points, debt: Points = 0) {
         self.memberId = memberId
         self.available = available
         self.held = held
         self.lifetimeEarned = lifetimeEarned
+        self.debt = debt
     }
 }
 

@@ -9,17 +9,31 @@ public struct MemberAccounts: Sendable {
     public let clock: WallClock
     public let earnPolicy: EarnPolicy
     public let tiers: TierOrder
+    /// Woken after every write, for the event streams.
+    public let feed: ChangeFeed
 
-    public init(database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy(), tiers: TierOrder = .standard) {
+    public init(
+        database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy(), tiers: TierOrder = .standard,
+        feed: ChangeFeed = ChangeFeed()
+    ) {
         self.database = database
         self.clock = clock
         self.earnPolicy = earnPolicy
         self.tiers = tiers
+        self.feed = feed
+    }
+
+    /// A write transaction, then a wake-up for event readers.
+    func write<T: Sendable>(_ updates: @Sendable @escaping (Database) throws -> T) async throws -> T {
+        let result = try await database.writer.write(updates)
+        feed.notify()
+        return result
     }
 
     // MARK: Members
 
-    public func enroll(_ request: EnrollRequest) async throws -> Member {
+    /// A partner's enrolment belongs to that partner.
+    public func enroll(_ request: EnrollRequest, scope: AccessScope = .everyone) async throws -> Member {
         let externalId = try Validate.identifier(request.externalId, field: "external_id")
         let email = try Validate.email(request.email)
         let displayName = try Validate.text(request.displayName, field: "display_name", maxLength: 200)
@@ -27,8 +41,15 @@ public struct MemberAccounts: Sendable {
         let attributes = try Validate.attributes(request.attributes)
         let now = clock.now
 
-        return try await database.writer.write { db in
-            try IdempotencyKeys.run(
+        return try await write { db in
+            // Another partner's customer: say it exists, but not who it is.
+            if case .partner(let partnerId) = scope,
+                let owner = try String.fetchOne(db, sql: "SELECT partner_id FROM member WHERE external_id = ?", arguments: [externalId]),
+                owner != partnerId
+            {
+                throw MembersError.memberAlreadyExists(externalId: externalId, memberId: "")
+            }
+            return try IdempotencyKeys.run(
                 db, scope: "enroll", key: externalId, field: "external_id", request: request, now: now,
                 conflict: {
                     let existing = try Member.filter(Column("external_id") == externalId).fetchOne(db)
@@ -38,15 +59,16 @@ public struct MemberAccounts: Sendable {
                 var member = Member(
                     id: Identifier.make(prefix: "mbr"), externalId: externalId, email: email, displayName: displayName,
                     birthDate: birthDate, attributes: attributes, status: .active, tier: tiers.entry,
-                    available: 0, held: 0, lifetimeEarned: 0, enrolledAt: now, updatedAt: now)
+                    available: 0, held: 0, lifetimeEarned: 0, enrolledAt: now, updatedAt: now, partnerId: scope.partnerId)
                 try member.insert(db)
                 member.seq = db.lastInsertedRowID
+                try MemberEvent.append(db, member, .enrolled, tierTo: member.tier, now: now)
                 return member
             }
         }
     }
 
-    public func member(_ lookup: MemberLookup) async throws -> Member {
+    public func member(_ lookup: MemberLookup, scope: AccessScope = .everyone) async throws -> Member {
         switch lookup {
         case .id(let id):
             _ = try Validate.identifier(id, field: "member_id")
@@ -56,17 +78,18 @@ public struct MemberAccounts: Sendable {
         return try await database.writer.read { db in
             switch lookup {
             case .id(let id):
-                return try Self.member(db, id)
+                return try Self.member(db, id, scope: scope)
             case .externalId(let externalId):
                 guard let member = try Member.filter(Column("external_id") == externalId).fetchOne(db) else {
                     throw MembersError.memberNotFound(externalId)
                 }
+                try Self.require(member, in: scope)
                 return member
             }
         }
     }
 
-    public func update(_ request: UpdateMemberRequest) async throws -> Member {
+    public func update(_ request: UpdateMemberRequest, scope: AccessScope = .everyone) async throws -> Member {
         let memberId = try Validate.identifier(request.memberId, field: "member_id")
         let email = try request.email.map { try Validate.email($0) }
         let displayName = try request.displayName.map { try Validate.text($0, field: "display_name", maxLength: 200) }
@@ -77,8 +100,9 @@ public struct MemberAccounts: Sendable {
         }
         let now = clock.now
 
-        return try await database.writer.write { db in
-            var member = try Self.member(db, memberId)
+        return try await write { db in
+            var member = try Self.member(db, memberId, scope: scope)
+            let tierBefore = member.tier
             if let email { member.email = email }
             if let displayName { member.displayName = displayName }
             if let birthDate { member.birthDate = birthDate }
@@ -89,14 +113,18 @@ public struct MemberAccounts: Sendable {
             if let tier = request.tier { member.tier = tier }
             member.updatedAt = now
             try member.update(db)
+            if member.tier != tierBefore {
+                try MemberEvent.append(db, member, .tierChanged, tierFrom: tierBefore, tierTo: member.tier, now: now)
+            }
             return member
         }
     }
 
-    public func members(pageSize: Int, after token: PageToken?) async throws -> Page<Member> {
+    public func members(pageSize: Int, after token: PageToken?, scope: AccessScope = .everyone) async throws -> Page<Member> {
         try await database.writer.read { db in
-            let fetched = try Member
-                .filter(Column("seq") > (token?.after ?? 0))
+            var query = Member.filter(Column("seq") > (token?.after ?? 0))
+            if case .partner(let partnerId) = scope { query = query.filter(Column("partner_id") == partnerId) }
+            let fetched = try query
                 .order(Column("seq"))
                 .limit(pageSize + 1)
                 .fetchAll(db)
@@ -106,7 +134,7 @@ public struct MemberAccounts: Sendable {
 
     // MARK: Points
 
-    public func recordPurchase(_ request: PurchaseRequest) async throws -> PurchaseResult {
+    public func recordPurchase(_ request: PurchaseRequest, scope: AccessScope = .everyone) async throws -> PurchaseResult {
         let memberId = try Validate.identifier(request.memberId, field: "member_id")
         let orderId = try Validate.identifier(request.orderId, field: "order_id")
         let currency = try Currency(request.currencyCode, field: "amount.currency_code")
@@ -126,13 +154,13 @@ public struct MemberAccounts: Sendable {
         }
         let points = earnPolicy.points(for: amount)
 
-        return try await database.writer.write { db in
+        return try await write { db in
             try IdempotencyKeys.run(db, scope: "purchase", key: orderId, field: "order_id", request: request, now: now) {
-                var member = try Self.member(db, memberId)
+                var member = try Self.member(db, memberId, scope: scope)
                 try Self.requireActive(member)
                 var entry: LedgerEntry?
                 if points > 0 {
-                    entry = try Self.post(db, &member, kind: .earn, available: points, reference: orderId, reason: "purchase", now: now)
+                    entry = try Self.earn(db, &member, points, reference: orderId, reason: "purchase", now: now)
                 }
                 try PurchaseRecord(
                     orderId: orderId, memberId: memberId, currencyCode: currency.code, amountMinor: amount.minorUnits,
@@ -158,7 +186,7 @@ public struct MemberAccounts: Sendable {
         let reason = try Validate.text(request.reason, field: "reason", maxLength: 500, required: true)
         let now = clock.now
 
-        return try await database.writer.write { db in
+        return try await write { db in
             try IdempotencyKeys.run(db, scope: "adjust", key: requestId, field: "request_id", request: request, now: now) {
                 var member = try Self.member(db, memberId)
                 if member.status == .closed { throw MembersError.memberNotActive(memberId: memberId, status: member.status) }
@@ -170,23 +198,24 @@ public struct MemberAccounts: Sendable {
 
     /// Reads only the balance columns: this is the hottest call at a till,
     /// and decoding the whole profile (attributes are JSON) would double its cost.
-    public func balance(memberId: String) async throws -> Balance {
+    public func balance(memberId: String, scope: AccessScope = .everyone) async throws -> Balance {
         let memberId = try Validate.identifier(memberId, field: "member_id")
         return try await database.writer.read { db in
             guard let row = try Row.fetchOne(
-                db, sql: "SELECT available, held, lifetime_earned FROM member WHERE id = ?", arguments: [memberId])
+                db, sql: "SELECT available, held, lifetime_earned, debt, partner_id FROM member WHERE id = ?", arguments: [memberId])
             else {
                 throw MembersError.memberNotFound(memberId)
             }
-            return Balance(memberId: memberId, available: row[0], held: row[1], lifetimeEarned: row[2])
+            guard scope.includes(ownerPartnerId: row[4]) else { throw AccessError.notInScope(what: "member", id: memberId) }
+            return Balance(memberId: memberId, available: row[0], held: row[1], lifetimeEarned: row[2], debt: row[3])
         }
     }
 
     /// Newest first.
-    public func ledger(memberId: String, pageSize: Int, after token: PageToken?) async throws -> Page<LedgerEntry> {
+    public func ledger(memberId: String, pageSize: Int, after token: PageToken?, scope: AccessScope = .everyone) async throws -> Page<LedgerEntry> {
         let memberId = try Validate.identifier(memberId, field: "member_id")
         return try await database.writer.read { db in
-            _ = try Self.member(db, memberId)
+            _ = try Self.member(db, memberId, scope: scope)
             let fetched = try LedgerEntry
                 .filter(Column("member_id") == memberId && Column("id") < (token?.after ?? Int64.max))
                 .order(Column("id").desc)
@@ -213,9 +242,10 @@ public struct MemberAccounts: Sendable {
         }
         let now = clock.now
 
-        let result = try await database.writer.write { db in
+        let partnerScope: AccessScope = request.partnerId.isEmpty ? .everyone : .partner(request.partnerId)
+        let result = try await write { db in
             try IdempotencyKeys.run(db, scope: "hold", key: holdId, field: "hold_id", request: request, now: now) {
-                var member = try Self.member(db, memberId)
+                var member = try Self.member(db, memberId, scope: partnerScope)
                 try Self.requireActive(member)
                 if let minRank, (tiers.rank(of: member.tier) ?? -1) < minRank {
                     throw MembersError.tierTooLow(memberId: memberId, tier: member.tier, minTier: request.minTier)
@@ -224,7 +254,7 @@ public struct MemberAccounts: Sendable {
                 try Self.post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
                 let hold = Hold(
                     id: holdId, memberId: memberId, points: points, status: .held, reason: reason,
-                    createdAt: now, expiresAt: now.adding(seconds: ttl), settledAt: nil)
+                    createdAt: now, expiresAt: now.adding(seconds: ttl), settledAt: nil, redemptionId: request.redemptionId)
                 try hold.insert(db)
                 return HoldResult(hold: hold, balance: member.balance)
             }
@@ -238,7 +268,7 @@ public struct MemberAccounts: Sendable {
         let holdId = try Validate.identifier(holdId, field: "hold_id")
         let now = clock.now
         // An expired hold is given back and that is committed, then refused.
-        let outcome: Result<HoldResult, MembersError> = try await database.writer.write { db in
+        let outcome: Result<HoldResult, MembersError> = try await write { db in
             var hold = try Self.hold(db, holdId)
             var member = try Self.member(db, hold.memberId)
             switch hold.status {
@@ -264,7 +294,7 @@ public struct MemberAccounts: Sendable {
     public func release(holdId: String) async throws -> HoldResult {
         let holdId = try Validate.identifier(holdId, field: "hold_id")
         let now = clock.now
-        return try await database.writer.write { db in
+        return try await write { db in
             var hold = try Self.hold(db, holdId)
             var member = try Self.member(db, hold.memberId)
             switch hold.status {
@@ -283,7 +313,7 @@ public struct MemberAccounts: Sendable {
     public func refund(holdId: String) async throws -> HoldResult {
         let holdId = try Validate.identifier(holdId, field: "hold_id")
         let now = clock.now
-        return try await database.writer.write { db in
+        return try await write { db in
             var hold = try Self.hold(db, holdId)
             var member = try Self.member(db, hold.memberId)
             switch hold.status {
@@ -327,29 +357,50 @@ public struct MemberAccounts: Sendable {
     /// The only place balances change: applies the deltas to the member row and
     /// appends the matching ledger entry, refusing to take either balance
     /// below zero.
+    /// Every entry that changes what the member has (not just where it is
+    /// held) is also a stored event.
     @discardableResult
     static func post(
-        _ db: Database, _ member: inout Member, kind: LedgerKind, available: Points, held: Points = 0,
+        _ db: Database, _ member: inout Member, kind: LedgerKind, available: Points, held: Points = 0, debt: Points = 0,
         reference: String, reason: String, now: Instant
     ) throws -> LedgerEntry {
         let (newAvailable, overflowA) = member.available.addingReportingOverflow(available)
         let (newHeld, overflowH) = member.held.addingReportingOverflow(held)
-        let (newLifetime, overflowL) = member.lifetimeEarned.addingReportingOverflow(
-            kind == .earn || (kind == .adjust && available > 0) ? available : 0)
-        guard !overflowA, !overflowH, !overflowL else { throw MembersError.balanceLimit(memberId: member.id) }
+        let (newDebt, overflowD) = member.debt.addingReportingOverflow(debt)
+        // Earnings count in full even when part repays debt; a reversal takes
+        // back what the purchase had counted.
+        let credited: Points = switch kind {
+        case .earn, .reverse: available - debt
+        case .adjust: max(available, 0)
+        default: 0
+        }
+        let (newLifetime, overflowL) = member.lifetimeEarned.addingReportingOverflow(credited)
+        guard !overflowA, !overflowH, !overflowL, !overflowD, newDebt >= 0 else { throw MembersError.balanceLimit(memberId: member.id) }
         guard newAvailable >= 0 else {
             throw MembersError.insufficientPoints(memberId: member.id, available: member.available, requested: -available)
         }
         member.available = newAvailable
         member.held = newHeld
-        member.lifetimeEarned = newLifetime
+        member.lifetimeEarned = max(0, newLifetime)
+        member.debt = newDebt
         member.updatedAt = now
         try member.update(db)
         var entry = LedgerEntry(
             memberId: member.id, kind: kind, availableDelta: available, heldDelta: held,
-            availableAfter: newAvailable, heldAfter: newHeld, reference: reference, reason: reason, createdAt: now)
+            availableAfter: newAvailable, heldAfter: newHeld, reference: reference, reason: reason, createdAt: now,
+            debtDelta: debt, debtAfter: newDebt)
         try entry.insert(db)
+        if let event = MemberEvent.kind(of: kind) {
+            let points = kind == .capture ? held : available - debt
+            try MemberEvent.append(db, member, event, points: points, reference: reference, now: now)
+        }
         return entry
+    }
+
+    /// Credits earned points, repaying any debt first.
+    static func earn(_ db: Database, _ member: inout Member, _ points: Points, reference: String, reason: String, now: Instant) throws -> LedgerEntry {
+        let repaid = min(member.debt, points)
+        return try post(db, &member, kind: .earn, available: points - repaid, debt: -repaid, reference: reference, reason: reason, now: now)
     }
 
     /// Ends a HELD hold: captured spends the points, released and expired give
@@ -358,6 +409,10 @@ public struct MemberAccounts: Sendable {
         switch status {
         case .captured:
             try post(db, &member, kind: .capture, available: 0, held: -hold.points, reference: hold.id, reason: hold.reason, now: now)
+            if !hold.redemptionId.isEmpty {
+                try MemberEvent.append(
+                    db, member, .redemptionCompleted, points: -hold.points, reference: hold.id, redemptionId: hold.redemptionId, now: now)
+            }
         case .released:
             try post(db, &member, kind: .release, available: hold.points, held: -hold.points, reference: hold.id, reason: hold.reason, now: now)
         case .expired:
@@ -372,11 +427,16 @@ public struct MemberAccounts: Sendable {
         try hold.update(db)
     }
 
-    static func member(_ db: Database, _ id: String) throws -> Member {
+    static func member(_ db: Database, _ id: String, scope: AccessScope = .everyone) throws -> Member {
         guard let member = try Member.filter(Column("id") == id).fetchOne(db) else {
             throw MembersError.memberNotFound(id)
         }
+        try require(member, in: scope)
         return member
+    }
+
+    static func require(_ member: Member, in scope: AccessScope) throws {
+        guard scope.includes(ownerPartnerId: member.partnerId) else { throw AccessError.notInScope(what: "member", id: member.id) }
     }
 
     static func hold(_ db: Database, _ id: String) throws -> Hold {

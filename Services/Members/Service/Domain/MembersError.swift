@@ -14,11 +14,16 @@ public enum MembersError: LaurelError, Equatable {
     case balanceLimit(memberId: String)
     case tierTooLow(memberId: String, tier: String, minTier: String)
     case unknownTier(String)
+    case purchaseNotFound(String)
+    case refundExceedsPurchase(orderId: String, detail: String)
+    case apiKeyNotFound(String)
+    case apiKeySecretAlreadyIssued(requestId: String, keyId: String)
 
     public var code: RPCError.Code {
         switch self {
-        case .memberNotFound, .holdNotFound: .notFound
-        case .memberAlreadyExists: .alreadyExists
+        case .memberNotFound, .holdNotFound, .purchaseNotFound, .apiKeyNotFound: .notFound
+        case .memberAlreadyExists, .apiKeySecretAlreadyIssued: .alreadyExists
+        case .refundExceedsPurchase: .failedPrecondition
         case .memberNotActive, .insufficientPoints, .holdExpired, .holdNotHeld, .holdNotCaptured, .tierTooLow, .unknownTier:
             .failedPrecondition
         case .balanceLimit: .outOfRange
@@ -38,6 +43,10 @@ public enum MembersError: LaurelError, Equatable {
         case .balanceLimit: "BALANCE_LIMIT"
         case .tierTooLow: "TIER_TOO_LOW"
         case .unknownTier: "UNKNOWN_TIER"
+        case .purchaseNotFound: "PURCHASE_NOT_FOUND"
+        case .refundExceedsPurchase: "REFUND_EXCEEDS_PURCHASE"
+        case .apiKeyNotFound: "API_KEY_NOT_FOUND"
+        case .apiKeySecretAlreadyIssued: "API_KEY_SECRET_ALREADY_ISSUED"
         }
     }
 
@@ -45,6 +54,8 @@ public enum MembersError: LaurelError, Equatable {
         switch self {
         case .memberNotFound(let id):
             "member '\(id)' not found"
+        case .memberAlreadyExists(let externalId, let memberId) where memberId.isEmpty:
+            "external_id '\(externalId)' is already enrolled by another partner"
         case .memberAlreadyExists(let externalId, let memberId):
             "external_id '\(externalId)' is already enrolled as \(memberId) with other details; use UpdateMember to change them"
         case .memberNotActive(let memberId, let status):
@@ -65,6 +76,14 @@ public enum MembersError: LaurelError, Equatable {
             "member \(memberId) is in tier \(tier); this needs \(minTier) or above"
         case .unknownTier(let tier):
             "tier '\(tier)' is not one of this programme's tiers"
+        case .purchaseNotFound(let orderId):
+            "no purchase with order_id '\(orderId)'"
+        case .refundExceedsPurchase(let orderId, let detail):
+            "the refund is more than what is left of order \(orderId): \(detail)"
+        case .apiKeyNotFound(let keyId):
+            "API key '\(keyId)' not found"
+        case .apiKeySecretAlreadyIssued(let requestId, let keyId):
+            "request_id '\(requestId)' already created key \(keyId), whose secret was shown once; revoke it and create another"
         }
     }
 
@@ -80,6 +99,10 @@ public enum MembersError: LaurelError, Equatable {
         case .balanceLimit(let memberId): ["member_id": memberId]
         case .tierTooLow(let memberId, let tier, let minTier): ["member_id": memberId, "tier": tier, "min_tier": minTier]
         case .unknownTier(let tier): ["tier": tier]
+        case .purchaseNotFound(let orderId): ["order_id": orderId]
+        case .refundExceedsPurchase(let orderId, _): ["order_id": orderId]
+        case .apiKeyNotFound(let keyId): ["key_id": keyId]
+        case .apiKeySecretAlreadyIssued(let requestId, let keyId): ["request_id": requestId, "key_id": keyId]
         }
     }
 }

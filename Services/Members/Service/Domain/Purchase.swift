@@ -53,6 +53,8 @@ struct PurchaseRecord: Codable, FetchableRecord, PersistableRecord, SnakeCaseCol
     var ledgerEntryId: Int64?
     var occurredAt: Instant
     var recordedAt: Instant
+    var refundedMinor: Int64 = 0
+    var pointsReversed: Points = 0
 }
 
 struct PurchaseLineRecord: Codable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
@@ -64,6 +66,7 @@ struct PurchaseLineRecord: Codable, FetchableRecord, PersistableRecord, SnakeCas
     var category: String
     var quantity: Int64
     var unitPriceMinor: Int64
+    var refundedQuantity: Int64 = 0
 }
 
 /// How many points a purchase earns: a whole number per whole major currency

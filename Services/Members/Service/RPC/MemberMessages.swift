@@ -15,6 +15,7 @@ extension Laurel_V1_Member {
             $0.tier = member.tier
             $0.enrolledAt = .init(member.enrolledAt)
             $0.updatedAt = .init(member.updatedAt)
+            $0.partnerID = member.partnerId
         }
     }
 }
@@ -47,6 +48,7 @@ extension Laurel_V1_Balance {
             $0.available = balance.available
             $0.held = balance.held
             $0.lifetimeEarned = balance.lifetimeEarned
+            $0.debt = balance.debt
         }
     }
 }
@@ -64,6 +66,8 @@ extension Laurel_V1_LedgerEntry {
             $0.reference = entry.reference
             $0.reason = entry.reason
             $0.createdAt = .init(entry.createdAt)
+            $0.debtDelta = entry.debtDelta
+            $0.debtAfter = entry.debtAfter
         }
     }
 }
@@ -78,6 +82,7 @@ extension Laurel_V1_LedgerEntryKind {
         case .capture: self = .capture
         case .expireHold: self = .expireHold
         case .refund: self = .refund
+        case .reverse: self = .reverse
         }
     }
 }
@@ -104,6 +109,52 @@ extension Laurel_V1_HoldStatus {
         case .released: self = .released
         case .expired: self = .expired
         case .refunded: self = .refunded
+        }
+    }
+}
+
+extension Laurel_V1_MemberEvent {
+    init(_ event: MemberEvent) {
+        self = .with {
+            $0.cursor = EventCursor.encode(event.id ?? 0)
+            $0.memberID = event.memberId
+            $0.kind = .init(event.kind)
+            $0.points = event.points
+            $0.tierFrom = event.tierFrom
+            $0.tierTo = event.tierTo
+            $0.reference = event.reference
+            $0.redemptionID = event.redemptionId
+            $0.occurredAt = .init(event.occurredAt)
+        }
+    }
+}
+
+extension Laurel_V1_MemberEventKind {
+    init(_ kind: MemberEventKind) {
+        switch kind {
+        case .enrolled: self = .enrolled
+        case .pointsEarned: self = .pointsEarned
+        case .pointsSpent: self = .pointsSpent
+        case .pointsExpired: self = .pointsExpired
+        case .pointsAdjusted: self = .pointsAdjusted
+        case .pointsRefunded: self = .pointsRefunded
+        case .pointsReversed: self = .pointsReversed
+        case .tierChanged: self = .tierChanged
+        case .redemptionCompleted: self = .redemptionCompleted
+        }
+    }
+}
+
+extension Laurel_V1_ApiKey {
+    init(_ key: ApiKey) {
+        self = .with {
+            $0.keyID = key.id
+            $0.name = key.name
+            $0.role = .init(key.role)
+            $0.partnerID = key.partnerId
+            $0.rateLimitPerSecond = Int32(key.rateLimitPerSecond)
+            $0.createdAt = .init(key.createdAt)
+            if let revokedAt = key.revokedAt { $0.revokedAt = .init(revokedAt) }
         }
     }
 }

@@ -14,7 +14,7 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     public func enrollMember(request: Laurel_V1_EnrollMemberRequest, context: ServerContext) async throws -> Laurel_V1_EnrollMemberResponse {
         let member = try await accounts.enroll(EnrollRequest(
             externalId: request.externalID, email: request.email, displayName: request.displayName,
-            birthDate: request.birthDate, attributes: request.attributes))
+            birthDate: request.birthDate, attributes: request.attributes), scope: .current)
         return .with { $0.member = .init(member) }
     }
 
@@ -25,11 +25,15 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
         case .externalID(let id): lookup = .externalId(id)
         case nil: throw InvalidArgument("lookup", "set member_id or external_id")
         }
-        let member = try await accounts.member(lookup)
+        let member = try await accounts.member(lookup, scope: .current)
         return .with { $0.member = .init(member) }
     }
 
     public func updateMember(request: Laurel_V1_UpdateMemberRequest, context: ServerContext) async throws -> Laurel_V1_UpdateMemberResponse {
+        // A partner keeps the profile up to date; status and tier are the programme's to set.
+        if Principal.current?.role == .partner, request.status != .unspecified || request.hasTier {
+            throw AccessError.roleNotAllowed(role: .partner, method: "UpdateMember with status or tier")
+        }
         let status: MemberStatus? = request.status == .unspecified ? nil : try requireEnum(request.status, field: "status", MemberStatus.init)
         let member = try await accounts.update(UpdateMemberRequest(
             memberId: request.memberID,
@@ -39,13 +43,13 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
             setAttributes: request.setAttributes,
             removeAttributes: request.removeAttributes,
             status: status,
-            tier: request.hasTier ? request.tier : nil))
+            tier: request.hasTier ? request.tier : nil), scope: .current)
         return .with { $0.member = .init(member) }
     }
 
     public func listMembers(request: Laurel_V1_ListMembersRequest, context: ServerContext) async throws -> Laurel_V1_ListMembersResponse {
         let page = try await accounts.members(
-            pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken))
+            pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken), scope: .current)
         return .with {
             $0.members = page.items.map(Laurel_V1_Member.init)
             $0.nextPageToken = page.nextPageTokenString
@@ -62,7 +66,7 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
             lines: request.lines.map {
                 PurchaseLine(sku: $0.sku, category: $0.category, quantity: $0.quantity, unitPriceMinor: $0.unitPriceMinor)
             },
-            occurredAt: request.hasOccurredAt ? try request.occurredAt.validatedInstant(field: "occurred_at") : nil))
+            occurredAt: request.hasOccurredAt ? try request.occurredAt.validatedInstant(field: "occurred_at") : nil), scope: .current)
         return .with {
             $0.pointsEarned = result.pointsEarned
             $0.balance = .init(result.balance)
@@ -80,13 +84,14 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     }
 
     public func getBalance(request: Laurel_V1_GetBalanceRequest, context: ServerContext) async throws -> Laurel_V1_GetBalanceResponse {
-        let balance = try await accounts.balance(memberId: request.memberID)
+        let balance = try await accounts.balance(memberId: request.memberID, scope: .current)
         return .with { $0.balance = .init(balance) }
     }
 
     public func listLedger(request: Laurel_V1_ListLedgerRequest, context: ServerContext) async throws -> Laurel_V1_ListLedgerResponse {
         let page = try await accounts.ledger(
-            memberId: request.memberID, pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken))
+            memberId: request.memberID, pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken),
+            scope: .current)
         return .with {
             $0.entries = page.items.map(Laurel_V1_LedgerEntry.init)
             $0.nextPageToken = page.nextPageTokenString
@@ -96,7 +101,8 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     public func holdPoints(request: Laurel_V1_HoldPointsRequest, context: ServerContext) async throws -> Laurel_V1_HoldPointsResponse {
         let result = try await accounts.hold(HoldRequest(
             memberId: request.memberID, holdId: request.holdID, points: request.points,
-            ttlSeconds: request.ttlSeconds, reason: request.reason, minTier: request.minTier))
+            ttlSeconds: request.ttlSeconds, reason: request.reason, minTier: request.minTier,
+            redemptionId: request.redemptionID, partnerId: request.partnerID))
         return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }
     }
 
@@ -113,5 +119,36 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     public func refundHold(request: Laurel_V1_RefundHoldRequest, context: ServerContext) async throws -> Laurel_V1_RefundHoldResponse {
         let result = try await accounts.refund(holdId: request.holdID)
         return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }
+    }
+
+    public func reversePurchase(request: Laurel_V1_ReversePurchaseRequest, context: ServerContext) async throws -> Laurel_V1_ReversePurchaseResponse {
+        let amount = try request.hasAmount
+            ? Money(currency: Currency(request.amount.currencyCode, field: "amount.currency_code"), minorUnits: request.amount.minorUnits)
+            : nil
+        let result = try await accounts.reversePurchase(ReversalRequest(
+            orderId: request.orderID, refundId: request.refundID,
+            lines: request.lines.map { RefundedLine(sku: $0.sku, quantity: $0.quantity) },
+            amount: amount, reason: request.reason), scope: .current)
+        return .with {
+            $0.pointsReversed = result.pointsReversed
+            $0.balance = .init(result.balance)
+            if let entry = result.entry { $0.entry = .init(entry) }
+            $0.refundedTotal = .with {
+                $0.currencyCode = result.refundedTotal.currency.code
+                $0.minorUnits = result.refundedTotal.minorUnits
+            }
+        }
+    }
+
+    public func watchMemberEvents(
+        request: Laurel_V1_WatchMemberEventsRequest, response: RPCWriter<Laurel_V1_MemberEvent>, context: ServerContext
+    ) async throws {
+        try await accounts.followEvents(
+            after: EventCursor.decode(request.afterCursor),
+            memberId: request.memberID.isEmpty ? nil : request.memberID,
+            scope: .current
+        ) { event in
+            try await response.write(.init(event))
+        }
     }
 }

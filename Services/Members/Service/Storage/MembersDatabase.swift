@@ -86,6 +86,59 @@ public struct MembersDatabase: Sendable {
             }
             try IdempotencyKeys.migrate(db)
         }
+        migrator.registerMigration("v2: partners, API keys, member events, debt and purchase reversals") { db in
+            try db.alter(table: "member") { t in
+                t.add(column: "partner_id", .text).notNull().defaults(to: "")
+                t.add(column: "debt", .integer).notNull().defaults(to: 0).check { $0 >= 0 }
+            }
+            try db.create(index: "member_by_partner", on: "member", columns: ["partner_id", "seq"])
+            try db.alter(table: "ledger_entry") { t in
+                t.add(column: "debt_delta", .integer).notNull().defaults(to: 0)
+                t.add(column: "debt_after", .integer).notNull().defaults(to: 0)
+            }
+            try db.alter(table: "hold") { t in
+                t.add(column: "redemption_id", .text).notNull().defaults(to: "")
+            }
+            try db.alter(table: "purchase") { t in
+                t.add(column: "refunded_minor", .integer).notNull().defaults(to: 0)
+                t.add(column: "points_reversed", .integer).notNull().defaults(to: 0)
+            }
+            try db.alter(table: "purchase_line") { t in
+                t.add(column: "refunded_quantity", .integer).notNull().defaults(to: 0)
+            }
+            try db.create(table: "purchase_refund") { t in
+                t.primaryKey("refund_id", .text)
+                t.column("order_id", .text).notNull().references("purchase", column: "order_id")
+                t.column("amount_minor", .integer).notNull()
+                t.column("points_reversed", .integer).notNull()
+                t.column("created_at", .integer).notNull()
+            }
+            try db.create(table: "api_key") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("id", .text).notNull().unique()
+                t.column("name", .text).notNull()
+                t.column("role", .text).notNull()
+                t.column("partner_id", .text).notNull()
+                t.column("rate_limit_per_second", .integer).notNull()
+                t.column("secret_hash", .blob).notNull()
+                t.column("created_at", .integer).notNull()
+                t.column("revoked_at", .integer)
+            }
+            try db.create(table: "member_event") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("member_id", .text).notNull()
+                t.column("partner_id", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("points", .integer).notNull()
+                t.column("tier_from", .text).notNull()
+                t.column("tier_to", .text).notNull()
+                t.column("reference", .text).notNull()
+                t.column("redemption_id", .text).notNull()
+                t.column("occurred_at", .integer).notNull()
+            }
+            try db.create(index: "member_event_by_member", on: "member_event", columns: ["member_id", "id"])
+            try db.create(index: "member_event_by_partner", on: "member_event", columns: ["partner_id", "id"])
+        }
         return migrator
     }
 }

@@ -13,8 +13,13 @@ public protocol CatalogPeer: Sendable {
 
 /// What redemption needs from members, in domain terms.
 public protocol MembersPeer: Sendable {
-    /// Holds points, refused if the member's tier is below `minTier` ("" for any).
-    func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String) async throws(PeerError)
+    /// Holds points for a redemption, refused if the member's tier is below
+    /// `minTier` ("" for any) or, when `partnerId` is not "", if that partner
+    /// did not enrol the member.
+    func hold(
+        memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String,
+        redemptionId: String, partnerId: String
+    ) async throws(PeerError)
     func capture(holdId: String) async throws(PeerError)
     func release(holdId: String) async throws(PeerError)
     func refund(holdId: String) async throws(PeerError)

@@ -79,12 +79,15 @@ public struct Redemption: Codable, Sendable, Equatable, FetchableRecord, Persist
     public var voucherUsedAt: Instant?
     public var voucherStoreId: String?
     public var voucherTerminalId: String?
+    /// The partner whose key asked for it; "" for operators.
+    public var partnerId: String
 
     public init(
         id: String, memberId: String, rewardId: String, quantity: Int64, idempotencyKey: String, step: SagaStep,
         attempt: Int, pointsSpent: Points, voucherCode: String? = nil, failure: RedemptionFailure? = nil,
-        cancelReason: String = "", createdAt: Instant, updatedAt: Instant, minTier: String? = nil
+        cancelReason: String = "", createdAt: Instant, updatedAt: Instant, minTier: String? = nil, partnerId: String = ""
     ) {
+        self.partnerId = partnerId
         self.id = id
         self.memberId = memberId
         self.rewardId = rewardId

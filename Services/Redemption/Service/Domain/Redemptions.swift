@@ -36,7 +36,9 @@ public struct Redemptions: Sendable {
 
     // MARK: Requests
 
-    public func redeem(_ request: RedeemRequest) async throws -> Redemption {
+    /// A partner's redemption belongs to that partner, and the points are
+    /// held only if the partner enrolled the member.
+    public func redeem(_ request: RedeemRequest, scope: AccessScope = .everyone) async throws -> Redemption {
         let memberId = try Validate.identifier(request.memberId, field: "member_id")
         let rewardId = try Validate.identifier(request.rewardId, field: "reward_id")
         let quantity = try Validate.positive(request.quantity, field: "quantity", max: 1000)
@@ -47,7 +49,9 @@ public struct Redemptions: Sendable {
         // finishing an earlier one.
         let (started, fresh): (Redemption, Bool) = try await database.writer.write { db in
             if var existing = try Redemption.filter(Column("idempotency_key") == key).fetchOne(db) {
-                guard existing.memberId == memberId, existing.rewardId == rewardId, existing.quantity == quantity else {
+                guard existing.memberId == memberId, existing.rewardId == rewardId, existing.quantity == quantity,
+                    scope.includes(ownerPartnerId: existing.partnerId)
+                else {
                     throw IdempotencyKeyReused(field: "idempotency_key", key: key)
                 }
                 let retried = try Self.startNextAttemptIfRetryable(db, &existing, now: now)
@@ -56,7 +60,7 @@ public struct Redemptions: Sendable {
             var redemption = Redemption(
                 id: Identifier.make(prefix: "rdm"), memberId: memberId, rewardId: rewardId, quantity: quantity,
                 idempotencyKey: key, step: .pending, attempt: 1, pointsSpent: 0, voucherCode: nil, failure: nil,
-                cancelReason: "", createdAt: now, updatedAt: now)
+                cancelReason: "", createdAt: now, updatedAt: now, partnerId: scope.partnerId)
             try redemption.insert(db)
             redemption.seq = db.lastInsertedRowID
             return (redemption, true)
@@ -83,17 +87,19 @@ public struct Redemptions: Sendable {
         }
     }
 
-    public func redemption(id: String) async throws -> Redemption {
+    public func redemption(id: String, scope: AccessScope = .everyone) async throws -> Redemption {
         let id = try Validate.identifier(id, field: "redemption_id")
-        return try await database.writer.read { db in try Self.redemption(db, id) }
+        return try await database.writer.read { db in try Self.redemption(db, id, scope: scope) }
     }
 
     /// A member's redemptions, newest first.
-    public func redemptions(memberId: String, pageSize: Int, after token: PageToken?) async throws -> Page<Redemption> {
+    /// A partner sees only the redemptions it asked for.
+    public func redemptions(memberId: String, pageSize: Int, after token: PageToken?, scope: AccessScope = .everyone) async throws -> Page<Redemption> {
         let memberId = try Validate.identifier(memberId, field: "member_id")
         return try await database.writer.read { db in
-            let fetched = try Redemption
-                .filter(Column("member_id") == memberId && Column("seq") < (token?.after ?? Int64.max))
+            var query = Redemption.filter(Column("member_id") == memberId && Column("seq") < (token?.after ?? Int64.max))
+            if case .partner(let partnerId) = scope { query = query.filter(Column("partner_id") == partnerId) }
+            let fetched = try query
                 .order(Column("seq").desc)
                 .limit(pageSize + 1)
                 .fetchAll(db)
@@ -102,12 +108,12 @@ public struct Redemptions: Sendable {
     }
 
     /// Refunds the points and restocks the reward of a completed redemption.
-    public func cancel(id: String, reason: String) async throws -> Redemption {
+    public func cancel(id: String, reason: String, scope: AccessScope = .everyone) async throws -> Redemption {
         let id = try Validate.identifier(id, field: "redemption_id")
         let reason = try Validate.text(reason, field: "reason", maxLength: 500)
         let now = clock.now
         let started: Redemption = try await database.writer.write { db in
-            var redemption = try Self.redemption(db, id)
+            var redemption = try Self.redemption(db, id, scope: scope)
             switch redemption.step {
             case .completed:
                 if let usedAt = redemption.voucherUsedAt {
@@ -177,7 +183,7 @@ public struct Redemptions: Sendable {
     }
 
     /// Marks a voucher used at the till, exactly once.
-    public func useVoucher(code: String, storeId: String, terminalId: String) async throws -> Redemption {
+    public func useVoucher(code: String, storeId: String, terminalId: String, scope: AccessScope = .everyone) async throws -> Redemption {
         let code = try Validate.identifier(code.uppercased(), field: "voucher_code")
         let storeId = try Validate.identifier(storeId, field: "store_id")
         let terminalId = terminalId.isEmpty ? "" : try Validate.identifier(terminalId, field: "terminal_id")
@@ -185,6 +191,9 @@ public struct Redemptions: Sendable {
         return try await database.writer.write { db in
             guard var redemption = try Redemption.filter(Column("voucher_code") == code).fetchOne(db) else {
                 throw RedemptionError.voucherNotFound
+            }
+            guard scope.includes(ownerPartnerId: redemption.partnerId) else {
+                throw AccessError.notInScope(what: "redemption", id: redemption.id)
             }
             switch redemption.voucherStatus {
             case .issued:
@@ -252,7 +261,8 @@ public struct Redemptions: Sendable {
                 let held = await attempt { () async throws(PeerError) -> Void in
                     try await members.hold(
                         memberId: current.memberId, holdId: current.holdId, points: current.pointsSpent,
-                        ttlSeconds: holdSeconds, reason: "redemption \(current.id)", minTier: current.minTier ?? "")
+                        ttlSeconds: holdSeconds, reason: "redemption \(current.id)", minTier: current.minTier ?? "",
+                        redemptionId: current.id, partnerId: current.partnerId)
                 }
                 switch held {
                 case .success:
@@ -391,10 +401,11 @@ public struct Redemptions: Sendable {
         return true
     }
 
-    static func redemption(_ db: Database, _ id: String) throws -> Redemption {
+    static func redemption(_ db: Database, _ id: String, scope: AccessScope = .everyone) throws -> Redemption {
         guard let redemption = try Redemption.filter(Column("id") == id).fetchOne(db) else {
             throw RedemptionError.redemptionNotFound(id)
         }
+        guard scope.includes(ownerPartnerId: redemption.partnerId) else { throw AccessError.notInScope(what: "redemption", id: id) }
         return redemption
     }
 

@@ -53,7 +53,10 @@ public struct GRPCMembersPeer<Transport: ClientTransport>: MembersPeer {
         self.options = options
     }
 
-    public func hold(memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String) async throws(PeerError) {
+    public func hold(
+        memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String,
+        redemptionId: String, partnerId: String
+    ) async throws(PeerError) {
         try await peerCall("members") {
             _ = try await client.holdPoints(.with {
                 $0.memberID = memberId
@@ -62,6 +65,8 @@ public struct GRPCMembersPeer<Transport: ClientTransport>: MembersPeer {
                 $0.ttlSeconds = ttlSeconds
                 $0.reason = reason
                 $0.minTier = minTier
+                $0.redemptionID = redemptionId
+                $0.partnerID = partnerId
             }, options: options)
         }
     }

@@ -14,18 +14,19 @@ public struct RedemptionServiceHandler: Laurel_V1_RedemptionService.SimpleServic
     public func redeem(request: Laurel_V1_RedeemRequest, context: ServerContext) async throws -> Laurel_V1_RedeemResponse {
         let redemption = try await redemptions.redeem(RedeemRequest(
             memberId: request.memberID, rewardId: request.rewardID, quantity: request.quantity,
-            idempotencyKey: request.idempotencyKey))
+            idempotencyKey: request.idempotencyKey), scope: .current)
         return .with { $0.redemption = .init(redemption) }
     }
 
     public func getRedemption(request: Laurel_V1_GetRedemptionRequest, context: ServerContext) async throws -> Laurel_V1_GetRedemptionResponse {
-        let redemption = try await redemptions.redemption(id: request.redemptionID)
+        let redemption = try await redemptions.redemption(id: request.redemptionID, scope: .current)
         return .with { $0.redemption = .init(redemption) }
     }
 
     public func listRedemptions(request: Laurel_V1_ListRedemptionsRequest, context: ServerContext) async throws -> Laurel_V1_ListRedemptionsResponse {
         let page = try await redemptions.redemptions(
-            memberId: request.memberID, pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken))
+            memberId: request.memberID, pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken),
+            scope: .current)
         return .with {
             $0.redemptions = page.items.map(Laurel_V1_Redemption.init)
             $0.nextPageToken = page.nextPageTokenString
@@ -34,12 +35,12 @@ public struct RedemptionServiceHandler: Laurel_V1_RedemptionService.SimpleServic
 
     public func redeemVoucher(request: Laurel_V1_RedeemVoucherRequest, context: ServerContext) async throws -> Laurel_V1_RedeemVoucherResponse {
         let redemption = try await redemptions.useVoucher(
-            code: request.voucherCode, storeId: request.storeID, terminalId: request.terminalID)
+            code: request.voucherCode, storeId: request.storeID, terminalId: request.terminalID, scope: .current)
         return .with { $0.redemption = .init(redemption) }
     }
 
     public func cancelRedemption(request: Laurel_V1_CancelRedemptionRequest, context: ServerContext) async throws -> Laurel_V1_CancelRedemptionResponse {
-        let redemption = try await redemptions.cancel(id: request.redemptionID, reason: request.reason)
+        let redemption = try await redemptions.cancel(id: request.redemptionID, reason: request.reason, scope: .current)
         return .with { $0.redemption = .init(redemption) }
     }
 }
@@ -63,6 +64,7 @@ extension Laurel_V1_Redemption {
             if let usedAt = redemption.voucherUsedAt { $0.voucherUsedAt = .init(usedAt) }
             $0.voucherStoreID = redemption.voucherStoreId ?? ""
             $0.voucherTerminalID = redemption.voucherTerminalId ?? ""
+            $0.partnerID = redemption.partnerId
         }
     }
 }

@@ -51,6 +51,11 @@ public struct RedemptionDatabase: Sendable {
                 t.add(column: "voucher_terminal_id", .text)
             }
         }
+        migrator.registerMigration("v3: partners") { db in
+            try db.alter(table: "redemption") { t in
+                t.add(column: "partner_id", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 }

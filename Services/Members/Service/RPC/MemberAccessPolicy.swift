@@ -1,0 +1,20 @@
+import LaurelShared
+
+extension AccessPolicy {
+    /// Who may call what on the members service (operators: everything).
+    public static var members: AccessPolicy {
+        typealias Members = Laurel_V1_MemberService.Method
+        var policy = AccessPolicy()
+        policy.grant(
+            [.partner], Members.EnrollMember.descriptor, Members.UpdateMember.descriptor, Members.ListMembers.descriptor,
+            Members.RecordPurchase.descriptor, Members.ReversePurchase.descriptor, Members.ListLedger.descriptor,
+            Members.WatchMemberEvents.descriptor)
+        policy.grant([.partner, .service], Members.GetMember.descriptor, Members.GetBalance.descriptor)
+        policy.grant(
+            [.service], Members.HoldPoints.descriptor, Members.CaptureHold.descriptor, Members.ReleaseHold.descriptor,
+            Members.RefundHold.descriptor)
+        policy.grant([.partner, .service], Laurel_V1_AccessService.Method.WhoAmI.descriptor)
+        policy.exemptFromRateLimit(Laurel_V1_AccessService.Method.WhoAmI.descriptor)
+        return policy
+    }
+}
