@@ -4,8 +4,8 @@ import Logging
 
 extension ServerOptions {
     /// The gRPC server of every Laurel executable: plaintext HTTP/2 on
-    /// `--host`, requests capped at `--max-request-bytes`, every call
-    /// through the access check, and every error given a real status.
+    /// `--host`, every call through the access check, requests over
+    /// `--max-request-bytes` refused, and every error given a real status.
     public func makeServer(
         port: Int,
         services: [any RegistrableRPCService],
@@ -17,13 +17,14 @@ extension ServerOptions {
             transport: .http2NIOPosix(
                 address: .ipv4(host: host, port: port),
                 transportSecurity: .plaintext,
-                config: .defaults { $0.rpc.maxRequestPayloadSize = maxRequestBytes }),
+                config: .defaults { $0.rpc.maxRequestPayloadSize = 4 * maxRequestBytes }),
             services: services,
             interceptors: [
                 ErrorMappingInterceptor(logger: logger),
                 AuthInterceptor(
                     authenticator: authenticator, policy: access,
                     limiter: RateLimiter(.init(defaultRate: rateLimitPerSecond, defaultBurst: rateLimitBurst))),
+                RequestSizeInterceptor(maxBytes: maxRequestBytes),
             ])
     }
 }

@@ -32,8 +32,8 @@ final class LaurelCluster: @unchecked Sendable {
     }
 
     /// `faults` maps a service name to its `LAUREL_FAULT`; `arguments` go to
-    /// all three services.
-    static func start(faults: [String: String] = [:], arguments: [String] = []) async throws -> LaurelCluster {
+    /// all three services; `authCacheSeconds` to catalog and redemption.
+    static func start(faults: [String: String] = [:], arguments: [String] = [], authCacheSeconds: Int = 10) async throws -> LaurelCluster {
         let data = try temporaryDirectory()
         let members = try await startService("laurel-members", data: data, port: 0, fault: faults["laurel-members"], arguments: arguments)
         guard let operatorKey = members.bootstrapOperatorKey else {
@@ -50,9 +50,10 @@ final class LaurelCluster: @unchecked Sendable {
         try Data(serviceKey.utf8).write(to: data.appendingPathComponent("service.key"))
         let catalog = try await startService(
             "laurel-catalog", data: data, port: 0, fault: faults["laurel-catalog"],
-            arguments: arguments + ["--members-address", "127.0.0.1:\(members.port)"])
+            arguments: arguments + ["--members-address", "127.0.0.1:\(members.port)", "--auth-cache-seconds", "\(authCacheSeconds)"])
         let redemption = try await startRedemption(
-            data: data, port: 0, members: members.port, catalog: catalog.port, fault: faults["laurel-redemption"], arguments: arguments)
+            data: data, port: 0, members: members.port, catalog: catalog.port, fault: faults["laurel-redemption"],
+            arguments: arguments + ["--auth-cache-seconds", "\(authCacheSeconds)"])
         return LaurelCluster(
             data: data, operatorKey: operatorKey, members: members, catalog: catalog, redemption: redemption, extraArguments: arguments)
     }
@@ -118,9 +119,10 @@ final class LaurelCluster: @unchecked Sendable {
     /// Starts a cluster, runs `body` with it, records any error as a test
     /// issue, and always stops the cluster.
     static func withCluster(
-        arguments: [String] = [], sourceLocation: SourceLocation = #_sourceLocation, _ body: (LaurelCluster) async throws -> Void
+        arguments: [String] = [], authCacheSeconds: Int = 10, sourceLocation: SourceLocation = #_sourceLocation,
+        _ body: (LaurelCluster) async throws -> Void
     ) async throws {
-        let laurel = try await start(arguments: arguments)
+        let laurel = try await start(arguments: arguments, authCacheSeconds: authCacheSeconds)
         do {
             try await body(laurel)
         } catch {
