@@ -140,15 +140,29 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
         }
     }
 
+    /// gRPC reports a cancelled RPC (client gone, deadline, shutdown) through
+    /// a handler rather than by cancelling this task, and the follower mostly
+    /// sleeps waiting for new events: so it runs as a task of its own that
+    /// the report cancels.
     public func watchMemberEvents(
         request: Laurel_V1_WatchMemberEventsRequest, response: RPCWriter<Laurel_V1_MemberEvent>, context: ServerContext
     ) async throws {
-        try await accounts.followEvents(
-            after: EventCursor.decode(request.afterCursor),
-            memberId: request.memberID.isEmpty ? nil : request.memberID,
-            scope: .current
-        ) { event in
-            try await response.write(.init(event))
+        let cursor = try EventCursor.decode(request.afterCursor)
+        let memberId = request.memberID.isEmpty ? nil : request.memberID
+        let scope = AccessScope.current
+        let follower = Task {
+            try await accounts.followEvents(after: cursor, memberId: memberId, scope: scope) { event in
+                try await response.write(.init(event))
+            }
+        }
+        try await withRPCCancellationHandler {
+            try await withTaskCancellationHandler {
+                try await follower.value
+            } onCancel: {
+                follower.cancel()
+            }
+        } onCancelRPC: {
+            follower.cancel()
         }
     }
 }
