@@ -27,9 +27,10 @@ struct CatalogCommand: AsyncParsableCommand {
         let logger = server.bootstrapLogging(label: "laurel-catalog")
         let catalog = RewardCatalog(database: try .open(in: server.dataDirectory))
         let health = HealthService(services: [Laurel_V1_CatalogService.descriptor.fullyQualifiedService])
+        let reflection = ReflectionService(services: [Laurel_V1_CatalogService.descriptor.fullyQualifiedService, Grpc_Health_V1_Health.descriptor.fullyQualifiedService])
         let grpcServer = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
-            services: [CatalogServiceHandler(catalog: catalog), health],
+            services: [CatalogServiceHandler(catalog: catalog), health, reflection, reflection.v1alpha],
             interceptors: [ErrorMappingInterceptor(logger: logger)])
         let sweeper = PeriodicTask(name: "reservation expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await catalog.expireReservations()

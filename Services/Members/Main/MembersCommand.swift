@@ -38,9 +38,10 @@ struct MembersCommand: AsyncParsableCommand {
             earnPolicy: EarnPolicy(pointsPerMajorUnit: pointsPerUnit),
             tiers: try TierOrder(tiers.split(separator: ",").map(String.init)))
         let health = HealthService(services: [Laurel_V1_MemberService.descriptor.fullyQualifiedService])
+        let reflection = ReflectionService(services: [Laurel_V1_MemberService.descriptor.fullyQualifiedService, Grpc_Health_V1_Health.descriptor.fullyQualifiedService])
         let grpcServer = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
-            services: [MemberServiceHandler(accounts: accounts), health],
+            services: [MemberServiceHandler(accounts: accounts), health, reflection, reflection.v1alpha],
             interceptors: [ErrorMappingInterceptor(logger: logger)])
         let sweeper = PeriodicTask(name: "hold expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await accounts.expireHolds()
