@@ -667,6 +667,76 @@ def test_redeem_with_too_few_points_fails(pb, members, catalog, redemption):
     assert bal.held == 0
 
 
+# What a client with no .proto files sees: each service's API, learnt from
+# its grpc.reflection.v1alpha service (the version grpcio-reflection speaks).
+REFLECTION_PROBES = {
+    # key: (method to call, a request field, which must name nothing)
+    "members": ("GetMember", "external_id"),
+    "catalog": ("GetReward", "sku"),
+}
+
+
+@pytest.mark.parametrize("key", sorted(REFLECTION_PROBES))
+def test_reflection_describes_and_calls_without_protos(cluster, key):
+    from google.protobuf import descriptor_pool, message_factory
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+        ProtoReflectionDescriptorDatabase,
+    )
+
+    channel = cluster.channels[key]
+    database = ProtoReflectionDescriptorDatabase(channel)
+    services = set(database.get_services())
+    assert services == {
+        SERVICE_NAMES[key],
+        "grpc.health.v1.Health",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    }, services
+
+    pool = descriptor_pool.DescriptorPool(database)
+    for name in services:
+        assert pool.FindServiceByName(name).methods, name
+    service = pool.FindServiceByName(SERVICE_NAMES[key])
+    # The service's file came with its imports: timestamps resolve.
+    assert "google/protobuf/timestamp.proto" in [d.name for d in service.file.dependencies]
+    with pytest.raises(KeyError):
+        pool.FindServiceByName("laurel.v1.NoSuchService")
+
+    method_name, field = REFLECTION_PROBES[key]
+    method = service.methods_by_name[method_name]
+    request_class = message_factory.GetMessageClass(method.input_type)
+    response_class = message_factory.GetMessageClass(method.output_type)
+    call = channel.unary_unary(
+        f"/{service.full_name}/{method.name}",
+        request_serializer=request_class.SerializeToString,
+        response_deserializer=response_class.FromString,
+    )
+    err = rpc_error(call, request_class(**{field: uid("reflection-nobody")}))
+    assert err.code() == grpc.StatusCode.NOT_FOUND, (err.code(), err.details())
+
+
+def test_reflection_describes_member_service(cluster):
+    from google.protobuf import descriptor_pool
+    from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
+        ProtoReflectionDescriptorDatabase,
+    )
+
+    pool = descriptor_pool.DescriptorPool(ProtoReflectionDescriptorDatabase(cluster.channels["members"]))
+    service = pool.FindServiceByName("laurel.v1.MemberService")
+    assert service.file.name == "laurel/v1/members.proto"
+    assert {"EnrollMember", "GetMember", "RecordPurchase", "HoldPoints", "CaptureHold"} <= set(
+        service.methods_by_name
+    )
+    get_member = service.methods_by_name["GetMember"]
+    assert get_member.input_type.full_name == "laurel.v1.GetMemberRequest"
+    assert get_member.output_type.full_name == "laurel.v1.GetMemberResponse"
+    member = pool.FindMessageTypeByName("laurel.v1.Member")
+    assert member.fields_by_name["enrolled_at"].message_type.full_name == "google.protobuf.Timestamp"
+    assert pool.FindEnumTypeByName("laurel.v1.MemberStatus").values_by_name["MEMBER_STATUS_ACTIVE"].number == 1
+    # Symbols of other files are found through the server too.
+    assert pool.FindMessageTypeByName("laurel.v1.Money").file.name == "laurel/v1/common.proto"
+
+
 def test_graceful_shutdown(cluster):
     """Must run last: SIGTERM each service and require exit code 0 within 10 s."""
     problems = cluster.stop()

@@ -29,9 +29,12 @@ struct CatalogCommand: AsyncParsableCommand {
         let catalog = RewardCatalog(database: try .open(in: server.dataDirectory))
         let health = HealthService(services: [Laurel_V1_CatalogService.descriptor.fullyQualifiedService])
         let keyChecks = try makePeerClient(auth.membersAddress)
+        let reflection = ReflectionService(services: [
+            Laurel_V1_CatalogService.descriptor.fullyQualifiedService, Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
+        ])
         let grpcServer = server.makeServer(
             port: port,
-            services: [CatalogServiceHandler(catalog: catalog), health],
+            services: [CatalogServiceHandler(catalog: catalog), health, reflection, reflection.v1alpha],
             access: .catalog, authenticator: auth.authenticator(keyChecks), logger: logger)
         let sweeper = PeriodicTask(name: "reservation expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await catalog.expireReservations()

@@ -45,9 +45,13 @@ struct MembersCommand: AsyncParsableCommand {
         let health = HealthService(services: [
             Laurel_V1_MemberService.descriptor.fullyQualifiedService, Laurel_V1_AccessService.descriptor.fullyQualifiedService,
         ])
+        let reflection = ReflectionService(services: [
+            Laurel_V1_MemberService.descriptor.fullyQualifiedService, Laurel_V1_AccessService.descriptor.fullyQualifiedService,
+            Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
+        ])
         let grpcServer = server.makeServer(
             port: port,
-            services: [MemberServiceHandler(accounts: accounts), AccessServiceHandler(keys: keys), health],
+            services: [MemberServiceHandler(accounts: accounts), AccessServiceHandler(keys: keys), health, reflection, reflection.v1alpha],
             access: .members, authenticator: keys, logger: logger)
         let sweeper = PeriodicTask(name: "hold expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await accounts.expireHolds()

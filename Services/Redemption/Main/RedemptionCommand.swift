@@ -73,9 +73,12 @@ struct RedemptionCommand: AsyncParsableCommand {
             members: GRPCMembersPeer(client: membersClient, timeout: timeout),
             holdSeconds: holdSeconds, logger: logger)
         let health = HealthService(services: [Laurel_V1_RedemptionService.descriptor.fullyQualifiedService])
+        let reflection = ReflectionService(services: [
+            Laurel_V1_RedemptionService.descriptor.fullyQualifiedService, Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
+        ])
         let grpcServer = server.makeServer(
             port: port,
-            services: [RedemptionServiceHandler(redemptions: redemptions), health],
+            services: [RedemptionServiceHandler(redemptions: redemptions), health, reflection, reflection.v1alpha],
             access: .redemption, authenticator: auth.authenticator(keyChecks), logger: logger)
         // At start-up every unfinished saga is someone's crash; later, only
         // sagas idle for several peer timeouts are.
