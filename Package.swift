@@ -49,6 +49,8 @@ func tool(_ name: String, path: String) -> Target {
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "GRPCCore", package: "grpc-swift-2"),
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
+            .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ],
         path: path,
         swiftSettings: swiftSettings
@@ -64,6 +66,7 @@ let package = Package(
         .executable(name: "laurel-redemption", targets: ["laurel-redemption"]),
         .executable(name: "laurel-health-probe", targets: ["laurel-health-probe"]),
         .executable(name: "laurel-bench", targets: ["laurel-bench"]),
+        .executable(name: "laurelctl", targets: ["laurelctl"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", exact: "2.4.3"),
@@ -112,13 +115,14 @@ let package = Package(
         + [
             tool("laurel-health-probe", path: "Tools/HealthProbe"),
             tool("laurel-bench", path: "Tools/Bench"),
+            tool("laurelctl", path: "Tools/Laurelctl"),
             .testTarget(
                 name: "LaurelTests",
                 dependencies: [
                     "LaurelShared", "MembersService", "CatalogService", "RedemptionService",
                     // The end-to-end tests run these as processes; depending on
                     // them makes `swift test` build them first.
-                    "laurel-members", "laurel-catalog", "laurel-redemption",
+                    "laurel-members", "laurel-catalog", "laurel-redemption", "laurelctl",
                     .product(name: "GRDB", package: "GRDB.swift"),
                     .product(name: "GRPCCore", package: "grpc-swift-2"),
                     .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),

@@ -1,0 +1,71 @@
+import LaurelShared
+
+extension Laurel_V1_Member {
+    var detailRows: [(String, String)] {
+        [
+            ("member id", memberID),
+            ("external id", externalID),
+            ("email", email),
+            ("name", displayName),
+            ("birth date", birthDate),
+            ("tier", tier),
+            ("status", status.displayName),
+            ("partner", partnerID),
+            ("attributes", attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ", ")),
+            ("enrolled", display(enrolledAt, isSet: hasEnrolledAt)),
+            ("updated", display(updatedAt, isSet: hasUpdatedAt)),
+        ]
+    }
+}
+
+func membersTable(_ members: [Laurel_V1_Member]) -> TextTable {
+    var table = TextTable(["MEMBER ID", "EXTERNAL ID", "NAME", "EMAIL", "TIER", "STATUS", "PARTNER", "ENROLLED"])
+    for member in members {
+        table.append([
+            member.memberID, member.externalID, member.displayName, member.email, member.tier,
+            member.status.displayName, member.partnerID, display(member.enrolledAt, isSet: member.hasEnrolledAt),
+        ])
+    }
+    return table
+}
+
+extension Laurel_V1_Balance {
+    var detailRows: [(String, String)] {
+        [
+            ("member id", memberID),
+            ("available", "\(available)"),
+            ("held", "\(held)"),
+            ("lifetime earned", "\(lifetimeEarned)"),
+            ("debt", "\(debt)"),
+        ]
+    }
+}
+
+extension Laurel_V1_LedgerEntry {
+    /// The entry's own fields; the balance after it is shown by the response's
+    /// balance.
+    var detailRows: [(String, String)] {
+        [
+            ("entry", "\(entryID) \(kind.displayName) \(signed(availableDelta))"),
+            ("reference", reference),
+            ("reason", reason),
+        ]
+    }
+}
+
+func ledgerTable(_ entries: [Laurel_V1_LedgerEntry]) -> TextTable {
+    var table = TextTable([
+        TextTable.Column("ENTRY", .right), "CREATED", "KIND",
+        TextTable.Column("AVAILABLE", .right), TextTable.Column("HELD", .right), TextTable.Column("DEBT", .right),
+        TextTable.Column("AVAILABLE AFTER", .right), TextTable.Column("HELD AFTER", .right),
+        TextTable.Column("DEBT AFTER", .right), "REFERENCE", "REASON",
+    ])
+    for entry in entries {
+        table.append([
+            "\(entry.entryID)", display(entry.createdAt, isSet: entry.hasCreatedAt), entry.kind.displayName,
+            signed(entry.availableDelta), signed(entry.heldDelta), signed(entry.debtDelta),
+            "\(entry.availableAfter)", "\(entry.heldAfter)", "\(entry.debtAfter)", entry.reference, entry.reason,
+        ])
+    }
+    return table
+}
