@@ -14,12 +14,18 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (env LAUREL_LOG_LEVEL).")
     public var logLevel: String = Environment.string("LAUREL_LOG_LEVEL") ?? "info"
 
+    @Option(name: .customLong("metrics-port"), help: "Port of the admin HTTP server with GET /metrics, on --host; 0 picks a free one; none if unset (env LAUREL_METRICS_PORT).")
+    var metricsPortFlag: Int?
+    // An optional option may not have a default, so the variable is read here.
+    public var metricsPort: Int? { metricsPortFlag ?? Environment.int("LAUREL_METRICS_PORT") }
+
     public init() {}
 
     public func validate() throws {
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
     }
 
     /// Sends logs to standard error, leaving standard output for the

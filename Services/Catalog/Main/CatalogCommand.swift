@@ -25,15 +25,16 @@ struct CatalogCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-catalog")
+        let metrics = LaurelMetrics()
         let catalog = RewardCatalog(database: try .open(in: server.dataDirectory))
         let health = HealthService(services: [Laurel_V1_CatalogService.descriptor.fullyQualifiedService])
         let grpcServer = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
             services: [CatalogServiceHandler(catalog: catalog), health],
-            interceptors: [ErrorMappingInterceptor(logger: logger)])
+            interceptors: [MetricsInterceptor(metrics: metrics), ErrorMappingInterceptor(logger: logger)])
         let sweeper = PeriodicTask(name: "reservation expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await catalog.expireReservations()
         }
-        try await ServerRuntime.run(name: "laurel-catalog", server: grpcServer, health: health, background: [sweeper], logger: logger)
+        try await ServerRuntime.run(name: "laurel-catalog", server: grpcServer, health: health, background: [sweeper] + server.metricsServices(name: "laurel-catalog", metrics: metrics, logger: logger), logger: logger)
     }
 }

@@ -33,18 +33,19 @@ struct MembersCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-members")
+        let metrics = LaurelMetrics()
         let accounts = MemberAccounts(
             database: try .open(in: server.dataDirectory),
             earnPolicy: EarnPolicy(pointsPerMajorUnit: pointsPerUnit),
-            tiers: try TierOrder(tiers.split(separator: ",").map(String.init)))
+            tiers: try TierOrder(tiers.split(separator: ",").map(String.init)), metrics: metrics)
         let health = HealthService(services: [Laurel_V1_MemberService.descriptor.fullyQualifiedService])
         let grpcServer = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
             services: [MemberServiceHandler(accounts: accounts), health],
-            interceptors: [ErrorMappingInterceptor(logger: logger)])
+            interceptors: [MetricsInterceptor(metrics: metrics), ErrorMappingInterceptor(logger: logger)])
         let sweeper = PeriodicTask(name: "hold expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await accounts.expireHolds()
         }
-        try await ServerRuntime.run(name: "laurel-members", server: grpcServer, health: health, background: [sweeper], logger: logger)
+        try await ServerRuntime.run(name: "laurel-members", server: grpcServer, health: health, background: [sweeper] + server.metricsServices(name: "laurel-members", metrics: metrics, logger: logger), logger: logger)
     }
 }

@@ -43,6 +43,7 @@ struct RedemptionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-redemption")
+        let metrics = LaurelMetrics()
         let membersClient = GRPCClient(transport: try .http2NIOPosix(
             target: .dns(host: membersAddress.host, port: membersAddress.port), transportSecurity: .plaintext))
         let catalogClient = GRPCClient(transport: try .http2NIOPosix(
@@ -52,12 +53,12 @@ struct RedemptionCommand: AsyncParsableCommand {
             database: try .open(in: server.dataDirectory),
             catalog: GRPCCatalogPeer(client: catalogClient, timeout: timeout),
             members: GRPCMembersPeer(client: membersClient, timeout: timeout),
-            holdSeconds: holdSeconds, logger: logger)
+            holdSeconds: holdSeconds, logger: logger, metrics: metrics)
         let health = HealthService(services: [Laurel_V1_RedemptionService.descriptor.fullyQualifiedService])
         let grpcServer = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: server.host, port: port), transportSecurity: .plaintext),
             services: [RedemptionServiceHandler(redemptions: redemptions), health],
-            interceptors: [ErrorMappingInterceptor(logger: logger)])
+            interceptors: [MetricsInterceptor(metrics: metrics), ErrorMappingInterceptor(logger: logger)])
         // At start-up every unfinished saga is someone's crash; later, only
         // sagas idle for several peer timeouts are.
         let idleSeconds = recoveryIdleSeconds ?? Int64(max(30, 4 * peerTimeoutMilliseconds / 1000))
@@ -69,7 +70,8 @@ struct RedemptionCommand: AsyncParsableCommand {
         }
         try await ServerRuntime.run(
             name: "laurel-redemption", server: grpcServer, health: health,
-            background: [ClientService(client: membersClient), ClientService(client: catalogClient), recovery],
+            background: [ClientService(client: membersClient), ClientService(client: catalogClient), recovery]
+                + server.metricsServices(name: "laurel-redemption", metrics: metrics, logger: logger),
             logger: logger)
     }
 }

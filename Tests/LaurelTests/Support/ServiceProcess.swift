@@ -7,12 +7,15 @@ import Testing
 final class ServiceProcess: @unchecked Sendable {
     let name: String
     let port: Int
+    /// The admin HTTP port, when started with `--metrics-port`.
+    let metricsPort: Int?
     let logFile: URL
     private let process: Process
 
-    private init(name: String, port: Int, logFile: URL, process: Process) {
+    private init(name: String, port: Int, metricsPort: Int? = nil, logFile: URL, process: Process) {
         self.name = name
         self.port = port
+        self.metricsPort = metricsPort
         self.logFile = logFile
         self.process = process
     }
@@ -51,14 +54,19 @@ final class ServiceProcess: @unchecked Sendable {
         process.standardError = log
         try process.run()
 
-        let line = try await readLine(from: stdout.fileHandleForReading, containing: "listening on", timeout: 60)
-        guard let line, let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
+        let markers = ["listening on"] + (arguments.contains("--metrics-port") ? ["metrics on"] : [])
+        let lines = try await readLines(from: stdout.fileHandleForReading, containing: markers, timeout: 60)
+        let metricsPort = lines["metrics on"].flatMap { $0.split(separator: ":").last.flatMap { Int($0) } }
+        guard let line = lines["listening on"], let port = line.split(separator: ":").last.flatMap({ Int($0) }),
+            markers.count == lines.count
+        else {
             process.terminate()
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             throw HarnessFailure("\(name) did not report its port; log:\n\(log)")
         }
         #expect(line == "\(name) listening on 127.0.0.1:\(port)")
-        return ServiceProcess(name: name, port: port, logFile: logFile, process: process)
+        if let metricsLine = lines["metrics on"] { #expect(metricsLine == "\(name) metrics on 127.0.0.1:\(metricsPort ?? -1)") }
+        return ServiceProcess(name: name, port: port, metricsPort: metricsPort, logFile: logFile, process: process)
     }
 
     /// SIGTERM, then SIGKILL after `grace` seconds; returns the exit status.
@@ -87,30 +95,34 @@ final class ServiceProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    /// Reads on a thread of its own, since a pipe read blocks until the
-    /// process writes or exits; gives up after `timeout` seconds.
-    private static func readLine(from handle: FileHandle, containing marker: String, timeout: TimeInterval) async throws -> String? {
-        let found = Mutex<String?>(nil)
+    /// The first line containing each marker, by marker. Reads on a thread of
+    /// its own, since a pipe read blocks until the process writes or exits;
+    /// gives up after `timeout` seconds, returning what it found.
+    private static func readLines(from handle: FileHandle, containing markers: [String], timeout: TimeInterval) async throws -> [String: String] {
+        let found = Mutex<[String: String]>([:])
         Thread.detachNewThread {
             var buffer = Data()
             while true {
                 let chunk = handle.availableData
                 if chunk.isEmpty { return }
                 buffer.append(chunk)
-                if let text = String(data: buffer, encoding: .utf8),
-                    let line = text.split(separator: "\n").first(where: { $0.contains(marker) })
-                {
-                    found.withLock { $0 = String(line) }
-                    return
+                guard let text = String(data: buffer, encoding: .utf8) else { continue }
+                let complete = text[..<(text.lastIndex(of: "\n") ?? text.startIndex)].split(separator: "\n")
+                var lines: [String: String] = [:]
+                for marker in markers {
+                    if let line = complete.first(where: { $0.contains(marker) }) { lines[marker] = String(line) }
                 }
+                found.withLock { $0 = lines }
+                if lines.count == markers.count { return }
             }
         }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let line = found.withLock({ $0 }) { return line }
+            let lines = found.withLock { $0 }
+            if lines.count == markers.count { return lines }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return nil
+        return found.withLock { $0 }
     }
 }
 

@@ -9,12 +9,17 @@ public struct MemberAccounts: Sendable {
     public let clock: WallClock
     public let earnPolicy: EarnPolicy
     public let tiers: TierOrder
+    let pointsMetrics: PointsMetrics
 
-    public init(database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy(), tiers: TierOrder = .standard) {
+    public init(
+        database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy(), tiers: TierOrder = .standard,
+        metrics: LaurelMetrics = LaurelMetrics()
+    ) {
         self.database = database
         self.clock = clock
         self.earnPolicy = earnPolicy
         self.tiers = tiers
+        self.pointsMetrics = metrics.points
     }
 
     // MARK: Members
@@ -132,7 +137,7 @@ public struct MemberAccounts: Sendable {
                 try Self.requireActive(member)
                 var entry: LedgerEntry?
                 if points > 0 {
-                    entry = try Self.post(db, &member, kind: .earn, available: points, reference: orderId, reason: "purchase", now: now)
+                    entry = try post(db, &member, kind: .earn, available: points, reference: orderId, reason: "purchase", now: now)
                 }
                 try PurchaseRecord(
                     orderId: orderId, memberId: memberId, currencyCode: currency.code, amountMinor: amount.minorUnits,
@@ -162,7 +167,7 @@ public struct MemberAccounts: Sendable {
             try IdempotencyKeys.run(db, scope: "adjust", key: requestId, field: "request_id", request: request, now: now) {
                 var member = try Self.member(db, memberId)
                 if member.status == .closed { throw MembersError.memberNotActive(memberId: memberId, status: member.status) }
-                let entry = try Self.post(db, &member, kind: .adjust, available: request.delta, reference: requestId, reason: reason, now: now)
+                let entry = try post(db, &member, kind: .adjust, available: request.delta, reference: requestId, reason: reason, now: now)
                 return AdjustResult(entry: entry, balance: member.balance)
             }
         }
@@ -221,7 +226,7 @@ public struct MemberAccounts: Sendable {
                     throw MembersError.tierTooLow(memberId: memberId, tier: member.tier, minTier: request.minTier)
                 }
                 guard try !Hold.exists(db, key: holdId) else { throw IdempotencyKeyReused(field: "hold_id", key: holdId) }
-                try Self.post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
+                try post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
                 let hold = Hold(
                     id: holdId, memberId: memberId, points: points, status: .held, reason: reason,
                     createdAt: now, expiresAt: now.adding(seconds: ttl), settledAt: nil)
@@ -243,10 +248,10 @@ public struct MemberAccounts: Sendable {
             var member = try Self.member(db, hold.memberId)
             switch hold.status {
             case .held where hold.expiresAt <= now:
-                try Self.settle(db, &hold, &member, as: .expired, now: now)
+                try settle(db, &hold, &member, as: .expired, now: now)
                 return .failure(.holdExpired(holdId))
             case .held:
-                try Self.settle(db, &hold, &member, as: .captured, now: now)
+                try settle(db, &hold, &member, as: .captured, now: now)
             case .captured, .refunded:
                 break
             case .expired:
@@ -269,7 +274,7 @@ public struct MemberAccounts: Sendable {
             var member = try Self.member(db, hold.memberId)
             switch hold.status {
             case .held:
-                try Self.settle(db, &hold, &member, as: .released, now: now)
+                try settle(db, &hold, &member, as: .released, now: now)
             case .released, .expired:
                 break
             case .captured, .refunded:
@@ -288,7 +293,7 @@ public struct MemberAccounts: Sendable {
             var member = try Self.member(db, hold.memberId)
             switch hold.status {
             case .captured:
-                try Self.settle(db, &hold, &member, as: .refunded, now: now)
+                try settle(db, &hold, &member, as: .refunded, now: now)
             case .refunded:
                 break
             case .held, .released, .expired:
@@ -311,7 +316,7 @@ public struct MemberAccounts: Sendable {
                 .fetchAll(db)
             for var hold in due {
                 var member = try Self.member(db, hold.memberId)
-                try Self.settle(db, &hold, &member, as: .expired, now: now)
+                try settle(db, &hold, &member, as: .expired, now: now)
             }
             return due.count
         }
@@ -328,7 +333,7 @@ public struct MemberAccounts: Sendable {
     /// appends the matching ledger entry, refusing to take either balance
     /// below zero.
     @discardableResult
-    static func post(
+    func post(
         _ db: Database, _ member: inout Member, kind: LedgerKind, available: Points, held: Points = 0,
         reference: String, reason: String, now: Instant
     ) throws -> LedgerEntry {
@@ -349,12 +354,13 @@ public struct MemberAccounts: Sendable {
             memberId: member.id, kind: kind, availableDelta: available, heldDelta: held,
             availableAfter: newAvailable, heldAfter: newHeld, reference: reference, reason: reason, createdAt: now)
         try entry.insert(db)
+        countPoints(db, kind, available: available, held: held)
         return entry
     }
 
     /// Ends a HELD hold: captured spends the points, released and expired give
     /// them back; refunded gives back the points of a captured hold.
-    static func settle(_ db: Database, _ hold: inout Hold, _ member: inout Member, as status: HoldStatus, now: Instant) throws {
+    func settle(_ db: Database, _ hold: inout Hold, _ member: inout Member, as status: HoldStatus, now: Instant) throws {
         switch status {
         case .captured:
             try post(db, &member, kind: .capture, available: 0, held: -hold.points, reference: hold.id, reason: hold.reason, now: now)
