@@ -11,6 +11,7 @@ extension ServerOptions {
         services: [any RegistrableRPCService],
         access: AccessPolicy,
         authenticator: any KeyAuthenticator,
+        metrics: LaurelMetrics,
         logger: Logger
     ) -> GRPCServer<HTTP2ServerTransport.Posix> {
         GRPCServer(
@@ -20,6 +21,8 @@ extension ServerOptions {
                 config: .defaults { $0.rpc.maxRequestPayloadSize = 4 * maxRequestBytes }),
             services: services,
             interceptors: [
+                // Outermost, so that it records the status the client finally gets.
+                MetricsInterceptor(metrics: metrics),
                 ErrorMappingInterceptor(logger: logger),
                 AuthInterceptor(
                     authenticator: authenticator, policy: access,

@@ -23,6 +23,11 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("max-request-bytes"), help: "Largest request message accepted; larger ones get RESOURCE_EXHAUSTED (env LAUREL_MAX_REQUEST_BYTES).")
     public var maxRequestBytes: Int = Environment.int("LAUREL_MAX_REQUEST_BYTES") ?? 1_048_576
 
+    @Option(name: .customLong("metrics-port"), help: "Port of the admin HTTP server with GET /metrics, on --host; 0 picks a free one; none if unset (env LAUREL_METRICS_PORT).")
+    var metricsPortFlag: Int?
+    // An optional option may not have a default, so the variable is read here.
+    public var metricsPort: Int? { metricsPortFlag ?? Environment.int("LAUREL_METRICS_PORT") }
+
     public init() {}
 
     public func validate() throws {
@@ -31,6 +36,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         }
         guard rateLimitPerSecond >= 0, rateLimitBurst >= 0 else { throw ValidationError("rate limits must not be negative") }
         guard (1024...67_108_864).contains(maxRequestBytes) else { throw ValidationError("--max-request-bytes must be 1024...67108864") }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
     }
 
     /// Sends logs to standard error, leaving standard output for the

@@ -26,6 +26,7 @@ struct CatalogCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-catalog")
+        let metrics = LaurelMetrics()
         let catalog = RewardCatalog(database: try .open(in: server.dataDirectory))
         let health = HealthService(services: [Laurel_V1_CatalogService.descriptor.fullyQualifiedService])
         let keyChecks = try makePeerClient(auth.membersAddress)
@@ -35,12 +36,14 @@ struct CatalogCommand: AsyncParsableCommand {
         let grpcServer = server.makeServer(
             port: port,
             services: [CatalogServiceHandler(catalog: catalog), health, reflection, reflection.v1alpha],
-            access: .catalog, authenticator: auth.authenticator(keyChecks), logger: logger)
+            access: .catalog, authenticator: auth.authenticator(keyChecks), metrics: metrics, logger: logger)
         let sweeper = PeriodicTask(name: "reservation expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await catalog.expireReservations()
         }
         try await ServerRuntime.run(
-            name: "laurel-catalog", server: grpcServer, health: health, background: [ClientService(client: keyChecks), sweeper],
+            name: "laurel-catalog", server: grpcServer, health: health,
+            background: [ClientService(client: keyChecks), sweeper]
+                + server.metricsServices(name: "laurel-catalog", metrics: metrics, logger: logger),
             logger: logger)
     }
 }

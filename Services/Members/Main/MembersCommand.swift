@@ -34,10 +34,11 @@ struct MembersCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-members")
         let database = try MembersDatabase.open(in: server.dataDirectory)
+        let metrics = LaurelMetrics()
         let accounts = MemberAccounts(
             database: database,
             earnPolicy: EarnPolicy(pointsPerMajorUnit: pointsPerUnit),
-            tiers: try TierOrder(tiers.split(separator: ",").map(String.init)))
+            tiers: try TierOrder(tiers.split(separator: ",").map(String.init)), metrics: metrics)
         let keys = ApiKeys(database: database)
         if let secret = try await keys.bootstrapOperatorKey() {
             print("laurel-members bootstrap operator key (shown once, keep it safe): \(secret)")
@@ -52,12 +53,13 @@ struct MembersCommand: AsyncParsableCommand {
         let grpcServer = server.makeServer(
             port: port,
             services: [MemberServiceHandler(accounts: accounts), AccessServiceHandler(keys: keys), health, reflection, reflection.v1alpha],
-            access: .members, authenticator: keys, logger: logger)
+            access: .members, authenticator: keys, metrics: metrics, logger: logger)
         let sweeper = PeriodicTask(name: "hold expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await accounts.expireHolds()
         }
         try await ServerRuntime.run(
-            name: "laurel-members", server: grpcServer, health: health, background: [sweeper],
+            name: "laurel-members", server: grpcServer, health: health,
+            background: [sweeper] + server.metricsServices(name: "laurel-members", metrics: metrics, logger: logger),
             onShutdown: { accounts.feed.shutDown() }, logger: logger)
     }
 }

@@ -62,6 +62,7 @@ struct RedemptionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-redemption")
+        let metrics = LaurelMetrics()
         let serviceKey = try serviceKey()
         let membersClient = try makePeerClient(auth.membersAddress, apiKey: serviceKey)
         let catalogClient = try makePeerClient(catalogAddress, apiKey: serviceKey)
@@ -71,7 +72,7 @@ struct RedemptionCommand: AsyncParsableCommand {
             database: try .open(in: server.dataDirectory),
             catalog: GRPCCatalogPeer(client: catalogClient, timeout: timeout),
             members: GRPCMembersPeer(client: membersClient, timeout: timeout),
-            holdSeconds: holdSeconds, logger: logger)
+            holdSeconds: holdSeconds, logger: logger, metrics: metrics)
         let health = HealthService(services: [Laurel_V1_RedemptionService.descriptor.fullyQualifiedService])
         let reflection = ReflectionService(services: [
             Laurel_V1_RedemptionService.descriptor.fullyQualifiedService, Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
@@ -79,7 +80,7 @@ struct RedemptionCommand: AsyncParsableCommand {
         let grpcServer = server.makeServer(
             port: port,
             services: [RedemptionServiceHandler(redemptions: redemptions), health, reflection, reflection.v1alpha],
-            access: .redemption, authenticator: auth.authenticator(keyChecks), logger: logger)
+            access: .redemption, authenticator: auth.authenticator(keyChecks), metrics: metrics, logger: logger)
         // At start-up every unfinished saga is someone's crash; later, only
         // sagas idle for several peer timeouts are.
         let idleSeconds = recoveryIdleSeconds ?? Int64(max(30, 4 * peerTimeoutMilliseconds / 1000))
@@ -93,7 +94,7 @@ struct RedemptionCommand: AsyncParsableCommand {
             name: "laurel-redemption", server: grpcServer, health: health,
             background: [
                 ClientService(client: membersClient), ClientService(client: catalogClient), ClientService(client: keyChecks), recovery,
-            ],
+            ] + server.metricsServices(name: "laurel-redemption", metrics: metrics, logger: logger),
             logger: logger)
     }
 }

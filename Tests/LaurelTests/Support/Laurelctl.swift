@@ -50,10 +50,7 @@ extension LaurelCluster {
             "--catalog", "127.0.0.1:\(catalog.port)",
             "--redemption", "127.0.0.1:\(redemption.port)",
         ]
-        // The cluster has no key of its own until the services require one;
-        // then this becomes `apiKey ?? operatorKey`.
-        let key: String? = apiKey
-        if let key { all += ["--api-key", key] }
+        all += ["--api-key", apiKey ?? operatorKey]
         return try await runLaurelctl(all)
     }
 }

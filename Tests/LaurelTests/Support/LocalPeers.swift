@@ -66,6 +66,7 @@ private func local<T>(_ outage: Outage, _ peer: String, _ body: () async throws 
 /// All three domains on in-memory databases, wired together.
 struct LocalLaurel {
     let clock = TestClock()
+    let metrics = LaurelMetrics()
     let members: MemberAccounts
     let catalog: RewardCatalog
     let redemptions: Redemptions
@@ -73,13 +74,13 @@ struct LocalLaurel {
     let membersOutage = Outage()
 
     init() throws {
-        members = MemberAccounts(database: try .inMemory(), clock: clock.wallClock)
+        members = MemberAccounts(database: try .inMemory(), clock: clock.wallClock, metrics: metrics)
         catalog = RewardCatalog(database: try .inMemory(), clock: clock.wallClock)
         redemptions = Redemptions(
             database: try .inMemory(),
             catalog: LocalCatalogPeer(catalog: catalog, outage: catalogOutage),
             members: LocalMembersPeer(accounts: members, outage: membersOutage),
-            clock: clock.wallClock)
+            clock: clock.wallClock, metrics: metrics)
     }
 
     /// An active member holding `points`.

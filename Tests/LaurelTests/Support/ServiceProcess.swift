@@ -7,15 +7,17 @@ import Testing
 final class ServiceProcess: @unchecked Sendable {
     let name: String
     let port: Int
+    /// The admin HTTP port, when started with `--metrics-port`.
+    let metricsPort: Int?
     let logFile: URL
-    /// What it printed to standard output up to and including its
-    /// "listening on" line.
+    /// Its standard output up to the lines it was waited for.
     let startupOutput: String
     private let process: Process
 
-    private init(name: String, port: Int, logFile: URL, startupOutput: String, process: Process) {
+    private init(name: String, port: Int, metricsPort: Int? = nil, logFile: URL, startupOutput: String, process: Process) {
         self.name = name
         self.port = port
+        self.metricsPort = metricsPort
         self.logFile = logFile
         self.startupOutput = startupOutput
         self.process = process
@@ -61,15 +63,19 @@ final class ServiceProcess: @unchecked Sendable {
         process.standardError = log
         try process.run()
 
-        let output = try await readLine(from: stdout.fileHandleForReading, containing: "listening on", timeout: 60)
-        let line = output?.split(separator: "\n").last.map(String.init)
-        guard let output, let line, let port = line.split(separator: ":").last.flatMap({ Int($0) }) else {
+        let markers = ["listening on"] + (arguments.contains("--metrics-port") ? ["metrics on"] : [])
+        let (lines, output) = try await readLines(from: stdout.fileHandleForReading, containing: markers, timeout: 60)
+        let metricsPort = lines["metrics on"].flatMap { $0.split(separator: ":").last.flatMap { Int($0) } }
+        guard let line = lines["listening on"], let port = line.split(separator: ":").last.flatMap({ Int($0) }),
+            markers.count == lines.count
+        else {
             process.terminate()
             let log = (try? String(contentsOf: logFile, encoding: .utf8)) ?? ""
             throw HarnessFailure("\(name) did not report its port; log:\n\(log)")
         }
         #expect(line == "\(name) listening on 127.0.0.1:\(port)")
-        return ServiceProcess(name: name, port: port, logFile: logFile, startupOutput: output, process: process)
+        if let metricsLine = lines["metrics on"] { #expect(metricsLine == "\(name) metrics on 127.0.0.1:\(metricsPort ?? -1)") }
+        return ServiceProcess(name: name, port: port, metricsPort: metricsPort, logFile: logFile, startupOutput: output, process: process)
     }
 
     /// SIGTERM, then SIGKILL after `grace` seconds; returns the exit status.
@@ -98,31 +104,39 @@ final class ServiceProcess: @unchecked Sendable {
 
     var log: String { (try? String(contentsOf: logFile, encoding: .utf8)) ?? "" }
 
-    /// The output up to the first line containing `marker`. Reads on a
-    /// thread of its own, since a pipe read blocks until the process writes
-    /// or exits; gives up after `timeout` seconds.
-    private static func readLine(from handle: FileHandle, containing marker: String, timeout: TimeInterval) async throws -> String? {
-        let found = Mutex<String?>(nil)
+    /// The first line containing each marker, by marker. Reads on a thread of
+    /// its own, since a pipe read blocks until the process writes or exits;
+    /// gives up after `timeout` seconds, returning what it found, and the
+    /// whole output read so far.
+    private static func readLines(
+        from handle: FileHandle, containing markers: [String], timeout: TimeInterval
+    ) async throws -> (lines: [String: String], output: String) {
+        let found = Mutex<[String: String]>([:])
+        let output = Mutex("")
         Thread.detachNewThread {
             var buffer = Data()
             while true {
                 let chunk = handle.availableData
                 if chunk.isEmpty { return }
                 buffer.append(chunk)
-                if let text = String(data: buffer, encoding: .utf8),
-                    let index = text.split(separator: "\n").firstIndex(where: { $0.contains(marker) })
-                {
-                    found.withLock { $0 = text.split(separator: "\n")[...index].joined(separator: "\n") }
-                    return
+                guard let text = String(data: buffer, encoding: .utf8) else { continue }
+                let complete = text[..<(text.lastIndex(of: "\n") ?? text.startIndex)].split(separator: "\n")
+                var lines: [String: String] = [:]
+                for marker in markers {
+                    if let line = complete.first(where: { $0.contains(marker) }) { lines[marker] = String(line) }
                 }
+                output.withLock { $0 = complete.joined(separator: "\n") }
+                found.withLock { $0 = lines }
+                if lines.count == markers.count { return }
             }
         }
         let deadline = Date().addingTimeInterval(timeout)
         while Date() < deadline {
-            if let line = found.withLock({ $0 }) { return line }
+            let lines = found.withLock { $0 }
+            if lines.count == markers.count { return (lines, output.withLock { $0 }) }
             try await Task.sleep(for: .milliseconds(20))
         }
-        return nil
+        return (found.withLock { $0 }, output.withLock { $0 })
     }
 }
 

@@ -11,16 +11,18 @@ public struct MemberAccounts: Sendable {
     public let tiers: TierOrder
     /// Woken after every write, for the event streams.
     public let feed: ChangeFeed
+    let pointsMetrics: PointsMetrics
 
     public init(
         database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy(), tiers: TierOrder = .standard,
-        feed: ChangeFeed = ChangeFeed()
+        feed: ChangeFeed = ChangeFeed(), metrics: LaurelMetrics = LaurelMetrics()
     ) {
         self.database = database
         self.clock = clock
         self.earnPolicy = earnPolicy
         self.tiers = tiers
         self.feed = feed
+        self.pointsMetrics = metrics.points
     }
 
     /// A write transaction, then a wake-up for event readers.
@@ -160,7 +162,7 @@ public struct MemberAccounts: Sendable {
                 try Self.requireActive(member)
                 var entry: LedgerEntry?
                 if points > 0 {
-                    entry = try Self.earn(db, &member, points, reference: orderId, reason: "purchase", now: now)
+                    entry = try earn(db, &member, points, reference: orderId, reason: "purchase", now: now)
                 }
                 try PurchaseRecord(
                     orderId: orderId, memberId: memberId, currencyCode: currency.code, amountMinor: amount.minorUnits,
@@ -190,7 +192,7 @@ public struct MemberAccounts: Sendable {
             try IdempotencyKeys.run(db, scope: "adjust", key: requestId, field: "request_id", request: request, now: now) {
                 var member = try Self.member(db, memberId)
                 if member.status == .closed { throw MembersError.memberNotActive(memberId: memberId, status: member.status) }
-                let entry = try Self.post(db, &member, kind: .adjust, available: request.delta, reference: requestId, reason: reason, now: now)
+                let entry = try post(db, &member, kind: .adjust, available: request.delta, reference: requestId, reason: reason, now: now)
                 return AdjustResult(entry: entry, balance: member.balance)
             }
         }
@@ -251,7 +253,7 @@ public struct MemberAccounts: Sendable {
                     throw MembersError.tierTooLow(memberId: memberId, tier: member.tier, minTier: request.minTier)
                 }
                 guard try !Hold.exists(db, key: holdId) else { throw IdempotencyKeyReused(field: "hold_id", key: holdId) }
-                try Self.post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
+                try post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
                 let hold = Hold(
                     id: holdId, memberId: memberId, points: points, status: .held, reason: reason,
                     createdAt: now, expiresAt: now.adding(seconds: ttl), settledAt: nil, redemptionId: request.redemptionId)
@@ -273,10 +275,10 @@ public struct MemberAccounts: Sendable {
             var member = try Self.member(db, hold.memberId)
             switch hold.status {
             case .held where hold.expiresAt <= now:
-                try Self.settle(db, &hold, &member, as: .expired, now: now)
+                try settle(db, &hold, &member, as: .expired, now: now)
                 return .failure(.holdExpired(holdId))
             case .held:
-                try Self.settle(db, &hold, &member, as: .captured, now: now)
+                try settle(db, &hold, &member, as: .captured, now: now)
             case .captured, .refunded:
                 break
             case .expired:
@@ -299,7 +301,7 @@ public struct MemberAccounts: Sendable {
             var member = try Self.member(db, hold.memberId)
             switch hold.status {
             case .held:
-                try Self.settle(db, &hold, &member, as: .released, now: now)
+                try settle(db, &hold, &member, as: .released, now: now)
             case .released, .expired:
                 break
             case .captured, .refunded:
@@ -318,7 +320,7 @@ public struct MemberAccounts: Sendable {
             var member = try Self.member(db, hold.memberId)
             switch hold.status {
             case .captured:
-                try Self.settle(db, &hold, &member, as: .refunded, now: now)
+                try settle(db, &hold, &member, as: .refunded, now: now)
             case .refunded:
                 break
             case .held, .released, .expired:
@@ -341,7 +343,7 @@ public struct MemberAccounts: Sendable {
                 .fetchAll(db)
             for var hold in due {
                 var member = try Self.member(db, hold.memberId)
-                try Self.settle(db, &hold, &member, as: .expired, now: now)
+                try settle(db, &hold, &member, as: .expired, now: now)
             }
             return due.count
         }
@@ -360,7 +362,7 @@ public struct MemberAccounts: Sendable {
     /// Every entry that changes what the member has (not just where it is
     /// held) is also a stored event.
     @discardableResult
-    static func post(
+    func post(
         _ db: Database, _ member: inout Member, kind: LedgerKind, available: Points, held: Points = 0, debt: Points = 0,
         reference: String, reason: String, now: Instant
     ) throws -> LedgerEntry {
@@ -394,18 +396,19 @@ public struct MemberAccounts: Sendable {
             let points = kind == .capture ? held : available - debt
             try MemberEvent.append(db, member, event, points: points, reference: reference, now: now)
         }
+        countPoints(db, kind, available: kind == .earn ? available - debt : available, held: held)
         return entry
     }
 
     /// Credits earned points, repaying any debt first.
-    static func earn(_ db: Database, _ member: inout Member, _ points: Points, reference: String, reason: String, now: Instant) throws -> LedgerEntry {
+    func earn(_ db: Database, _ member: inout Member, _ points: Points, reference: String, reason: String, now: Instant) throws -> LedgerEntry {
         let repaid = min(member.debt, points)
         return try post(db, &member, kind: .earn, available: points - repaid, debt: -repaid, reference: reference, reason: reason, now: now)
     }
 
     /// Ends a HELD hold: captured spends the points, released and expired give
     /// them back; refunded gives back the points of a captured hold.
-    static func settle(_ db: Database, _ hold: inout Hold, _ member: inout Member, as status: HoldStatus, now: Instant) throws {
+    func settle(_ db: Database, _ hold: inout Hold, _ member: inout Member, as status: HoldStatus, now: Instant) throws {
         switch status {
         case .captured:
             try post(db, &member, kind: .capture, available: 0, held: -hold.points, reference: hold.id, reason: hold.reason, now: now)

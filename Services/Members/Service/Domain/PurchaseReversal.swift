@@ -120,7 +120,7 @@ extension MemberAccounts {
                 var entry: LedgerEntry?
                 if points > 0 {
                     let taken = min(member.available, points)
-                    entry = try Self.post(
+                    entry = try post(
                         db, &member, kind: .reverse, available: -taken, debt: points - taken, reference: refundId,
                         reason: reason.isEmpty ? "refund of \(orderId)" : reason, now: now)
                 }

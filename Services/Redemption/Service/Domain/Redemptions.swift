@@ -20,11 +20,13 @@ public struct Redemptions: Sendable {
     /// unfinished saga before giving them back on their own.
     public let holdSeconds: Int64
     let logger: Logger
+    let outcomes: RedemptionMetrics
     let coordinator = SagaCoordinator()
 
     public init(
         database: RedemptionDatabase, catalog: any CatalogPeer, members: any MembersPeer,
-        clock: WallClock = .system, holdSeconds: Int64 = 300, logger: Logger = Logger(label: "laurel-redemption")
+        clock: WallClock = .system, holdSeconds: Int64 = 300, logger: Logger = Logger(label: "laurel-redemption"),
+        metrics: LaurelMetrics = LaurelMetrics()
     ) {
         self.database = database
         self.catalog = catalog
@@ -32,6 +34,7 @@ public struct Redemptions: Sendable {
         self.clock = clock
         self.holdSeconds = holdSeconds
         self.logger = logger
+        self.outcomes = metrics.redemptions
     }
 
     // MARK: Requests
@@ -364,6 +367,7 @@ public struct Redemptions: Sendable {
             while try !Redemption.filter(Column("voucher_code") == code).isEmpty(db) { code = VoucherCode.make() }
             redemption.voucherCode = code
             try redemption.update(db)
+            countOutcome(db, reaching: .completed)
             return redemption
         }
         FaultInjection.after("completed")
@@ -382,6 +386,7 @@ public struct Redemptions: Sendable {
             redemption.updatedAt = now
             change(&redemption)
             try redemption.update(db)
+            countOutcome(db, reaching: step)
             return redemption
         }
         FaultInjection.after(step.rawValue.lowercased())

@@ -1,0 +1,23 @@
+import GRDB
+import LaurelShared
+
+extension MemberAccounts {
+    /// Counts the points a ledger entry issues, redeems or refunds once its
+    /// transaction commits, so that a call that fails and rolls back counts
+    /// nothing; an idempotent replay never reaches the ledger at all.
+    func countPoints(_ db: Database, _ kind: LedgerKind, available: Points, held: Points) {
+        let metrics = pointsMetrics
+        switch kind {
+        case .earn:
+            db.afterNextTransaction { _ in metrics.issued(available) }
+        case .adjust where available > 0:
+            db.afterNextTransaction { _ in metrics.issued(available) }
+        case .capture:
+            db.afterNextTransaction { _ in metrics.redeemed(-held) }
+        case .refund:
+            db.afterNextTransaction { _ in metrics.refunded(available) }
+        case .adjust, .hold, .release, .expireHold, .reverse:
+            break
+        }
+    }
+}
