@@ -25,6 +25,7 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("members")) var membersAddress: PeerAddress
     @Option(name: .customLong("catalog")) var catalogAddress: PeerAddress
     @Option(name: .customLong("redemption")) var redemptionAddress: PeerAddress
+    @Option(name: .customLong("api-key-file"), help: "File holding the operator API key to call with.") var apiKeyFile: String
     @Option(help: "Seconds to run the scenario.") var duration: Int = 10
     @Option(help: "Seconds of warm-up not counted.") var warmup: Int = 2
     @Option(help: "Calls in flight at once.") var concurrency: Int = 64
@@ -57,9 +58,8 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func clients(_ address: PeerAddress) throws -> [GRPCClient<HTTP2ClientTransport.Posix>] {
-        try (0..<max(1, connections)).map { _ in
-            GRPCClient(transport: try .http2NIOPosix(target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext))
-        }
+        let key = try String(contentsOfFile: apiKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        return try (0..<max(1, connections)).map { _ in try makePeerClient(address, apiKey: key) }
     }
 
     func measure(_ workers: [Worker]) async throws -> BenchResult {
