@@ -202,6 +202,19 @@ public enum Laurel_V1_MemberService: Sendable {
                 type: .serverStreaming
             )
         }
+        /// Namespace for "ExpirePoints" metadata.
+        public enum ExpirePoints: Sendable {
+            /// Request type for "ExpirePoints".
+            public typealias Input = Laurel_V1_ExpirePointsRequest
+            /// Response type for "ExpirePoints".
+            public typealias Output = Laurel_V1_ExpirePointsResponse
+            /// Descriptor for "ExpirePoints".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.MemberService"),
+                method: "ExpirePoints",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "laurel.v1.MemberService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             EnrollMember.descriptor,
@@ -217,7 +230,8 @@ public enum Laurel_V1_MemberService: Sendable {
             ReleaseHold.descriptor,
             RefundHold.descriptor,
             ReversePurchase.descriptor,
-            WatchMemberEvents.descriptor
+            WatchMemberEvents.descriptor,
+            ExpirePoints.descriptor
         ]
     }
 }
@@ -494,6 +508,25 @@ extension Laurel_V1_MemberService {
             request: GRPCCore.StreamingServerRequest<Laurel_V1_WatchMemberEventsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_MemberEvent>
+
+        /// Handle the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires every lot of points past its expiry date now (the service also
+        /// > does this every --expiry-sweep-seconds). Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_ExpirePointsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_ExpirePointsResponse` messages.
+        func expirePoints(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_ExpirePointsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExpirePointsResponse>
     }
 
     /// Service protocol for the "laurel.v1.MemberService" service.
@@ -754,6 +787,25 @@ extension Laurel_V1_MemberService {
             request: GRPCCore.ServerRequest<Laurel_V1_WatchMemberEventsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_MemberEvent>
+
+        /// Handle the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires every lot of points past its expiry date now (the service also
+        /// > does this every --expiry-sweep-seconds). Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExpirePointsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_ExpirePointsResponse` message.
+        func expirePoints(
+            request: GRPCCore.ServerRequest<Laurel_V1_ExpirePointsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExpirePointsResponse>
     }
 
     /// Simple service protocol for the "laurel.v1.MemberService" service.
@@ -1013,6 +1065,25 @@ extension Laurel_V1_MemberService {
             response: GRPCCore.RPCWriter<Laurel_V1_MemberEvent>,
             context: GRPCCore.ServerContext
         ) async throws
+
+        /// Handle the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires every lot of points past its expiry date now (the service also
+        /// > does this every --expiry-sweep-seconds). Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_ExpirePointsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_ExpirePointsResponse` to respond with.
+        func expirePoints(
+            request: Laurel_V1_ExpirePointsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_ExpirePointsResponse
     }
 }
 
@@ -1169,6 +1240,17 @@ extension Laurel_V1_MemberService.StreamingServiceProtocol {
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_MemberEvent>(),
             handler: { request, context in
                 try await self.watchMemberEvents(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Laurel_V1_MemberService.Method.ExpirePoints.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ExpirePointsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ExpirePointsResponse>(),
+            handler: { request, context in
+                try await self.expirePoints(
                     request: request,
                     context: context
                 )
@@ -1332,6 +1414,17 @@ extension Laurel_V1_MemberService.ServiceProtocol {
             context: context
         )
         return response
+    }
+
+    public func expirePoints(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_ExpirePointsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExpirePointsResponse> {
+        let response = try await self.expirePoints(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
     }
 }
 
@@ -1521,6 +1614,19 @@ extension Laurel_V1_MemberService.SimpleServiceProtocol {
                 )
                 return [:]
             }
+        )
+    }
+
+    public func expirePoints(
+        request: GRPCCore.ServerRequest<Laurel_V1_ExpirePointsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExpirePointsResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_ExpirePointsResponse>(
+            message: try await self.expirePoints(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
         )
     }
 }
@@ -1853,6 +1959,30 @@ extension Laurel_V1_MemberService {
             deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_MemberEvent>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.StreamingClientResponse<Laurel_V1_MemberEvent>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires every lot of points past its expiry date now (the service also
+        /// > does this every --expiry-sweep-seconds). Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExpirePointsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ExpirePointsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ExpirePointsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func expirePoints<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ExpirePointsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ExpirePointsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ExpirePointsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExpirePointsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2344,6 +2474,41 @@ extension Laurel_V1_MemberService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ExpirePoints" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Expires every lot of points past its expiry date now (the service also
+        /// > does this every --expiry-sweep-seconds). Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExpirePointsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ExpirePointsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ExpirePointsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func expirePoints<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ExpirePointsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ExpirePointsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ExpirePointsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExpirePointsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_MemberService.Method.ExpirePoints.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2736,6 +2901,36 @@ extension Laurel_V1_MemberService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_WatchMemberEventsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_MemberEvent>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExpirePoints" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Expires every lot of points past its expiry date now (the service also
+    /// > does this every --expiry-sweep-seconds). Operator only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_ExpirePointsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func expirePoints<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_ExpirePointsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExpirePointsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.expirePoints(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ExpirePointsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ExpirePointsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3186,6 +3381,40 @@ extension Laurel_V1_MemberService.ClientProtocol {
             metadata: metadata
         )
         return try await self.watchMemberEvents(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExpirePoints" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Expires every lot of points past its expiry date now (the service also
+    /// > does this every --expiry-sweep-seconds). Operator only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func expirePoints<Result>(
+        _ message: Laurel_V1_ExpirePointsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExpirePointsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_ExpirePointsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.expirePoints(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -79,6 +79,9 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
   case expireHold // = 6
   case refund // = 7
   case reverse // = 8
+
+  /// Points that reached their expiry date unspent.
+  case expire // = 9
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -96,6 +99,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
     case 6: self = .expireHold
     case 7: self = .refund
     case 8: self = .reverse
+    case 9: self = .expire
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -111,6 +115,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
     case .expireHold: return 6
     case .refund: return 7
     case .reverse: return 8
+    case .expire: return 9
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -126,6 +131,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
     .expireHold,
     .refund,
     .reverse,
+    .expire,
   ]
 
 }
@@ -706,11 +712,25 @@ public nonisolated struct Laurel_V1_GetBalanceResponse: Sendable {
   /// Clears the value of `balance`. Subsequent reads from it will return its default value.
   public mutating func clearBalance() {self._balance = nil}
 
+  /// Available points whose expiry date is within the next 30 days.
+  public var pointsExpiringIn30Days: Int64 = 0
+
+  /// When the next available points expire; unset if none ever do.
+  public var nextExpiryAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_nextExpiryAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_nextExpiryAt = newValue}
+  }
+  /// Returns true if `nextExpiryAt` has been explicitly set.
+  public var hasNextExpiryAt: Bool {self._nextExpiryAt != nil}
+  /// Clears the value of `nextExpiryAt`. Subsequent reads from it will return its default value.
+  public mutating func clearNextExpiryAt() {self._nextExpiryAt = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _balance: Laurel_V1_Balance? = nil
+  fileprivate var _nextExpiryAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// One change to a member's points. The available_delta of all entries sums to
@@ -1183,6 +1203,31 @@ public nonisolated struct Laurel_V1_WatchMemberEventsRequest: Sendable {
   public init() {}
 }
 
+public nonisolated struct Laurel_V1_ExpirePointsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_ExpirePointsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Lots that expired, and the points they still held.
+  public var lotsExpired: Int64 = 0
+
+  public var pointsExpired: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "laurel.v1"
@@ -1192,7 +1237,7 @@ nonisolated extension Laurel_V1_MemberStatus: SwiftProtobuf._ProtoNameProviding 
 }
 
 nonisolated extension Laurel_V1_LedgerEntryKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEDGER_ENTRY_KIND_UNSPECIFIED\0\u{1}LEDGER_ENTRY_KIND_EARN\0\u{1}LEDGER_ENTRY_KIND_ADJUST\0\u{1}LEDGER_ENTRY_KIND_HOLD\0\u{1}LEDGER_ENTRY_KIND_RELEASE\0\u{1}LEDGER_ENTRY_KIND_CAPTURE\0\u{1}LEDGER_ENTRY_KIND_EXPIRE_HOLD\0\u{1}LEDGER_ENTRY_KIND_REFUND\0\u{1}LEDGER_ENTRY_KIND_REVERSE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEDGER_ENTRY_KIND_UNSPECIFIED\0\u{1}LEDGER_ENTRY_KIND_EARN\0\u{1}LEDGER_ENTRY_KIND_ADJUST\0\u{1}LEDGER_ENTRY_KIND_HOLD\0\u{1}LEDGER_ENTRY_KIND_RELEASE\0\u{1}LEDGER_ENTRY_KIND_CAPTURE\0\u{1}LEDGER_ENTRY_KIND_EXPIRE_HOLD\0\u{1}LEDGER_ENTRY_KIND_REFUND\0\u{1}LEDGER_ENTRY_KIND_REVERSE\0\u{1}LEDGER_ENTRY_KIND_EXPIRE\0")
 }
 
 nonisolated extension Laurel_V1_HoldStatus: SwiftProtobuf._ProtoNameProviding {
@@ -2022,7 +2067,7 @@ nonisolated extension Laurel_V1_GetBalanceRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Laurel_V1_GetBalanceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetBalanceResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}balance\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}balance\0\u{3}points_expiring_in_30_days\0\u{3}next_expiry_at\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2031,6 +2076,8 @@ nonisolated extension Laurel_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularMessageField(value: &self._balance) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.pointsExpiringIn30Days) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._nextExpiryAt) }()
       default: break
       }
     }
@@ -2044,11 +2091,19 @@ nonisolated extension Laurel_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
     try { if let v = self._balance {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
     } }()
+    if self.pointsExpiringIn30Days != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsExpiringIn30Days, fieldNumber: 2)
+    }
+    try { if let v = self._nextExpiryAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Laurel_V1_GetBalanceResponse, rhs: Laurel_V1_GetBalanceResponse) -> Bool {
     if lhs._balance != rhs._balance {return false}
+    if lhs.pointsExpiringIn30Days != rhs.pointsExpiringIn30Days {return false}
+    if lhs._nextExpiryAt != rhs._nextExpiryAt {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2877,6 +2932,60 @@ nonisolated extension Laurel_V1_WatchMemberEventsRequest: SwiftProtobuf.Message,
   public static func ==(lhs: Laurel_V1_WatchMemberEventsRequest, rhs: Laurel_V1_WatchMemberEventsRequest) -> Bool {
     if lhs.afterCursor != rhs.afterCursor {return false}
     if lhs.memberID != rhs.memberID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_ExpirePointsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExpirePointsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap()
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    // Load everything into unknown fields
+    while try decoder.nextFieldNumber() != nil {}
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_ExpirePointsRequest, rhs: Laurel_V1_ExpirePointsRequest) -> Bool {
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_ExpirePointsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExpirePointsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}lots_expired\0\u{3}points_expired\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.lotsExpired) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.pointsExpired) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.lotsExpired != 0 {
+      try visitor.visitSingularInt64Field(value: self.lotsExpired, fieldNumber: 1)
+    }
+    if self.pointsExpired != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsExpired, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_ExpirePointsResponse, rhs: Laurel_V1_ExpirePointsResponse) -> Bool {
+    if lhs.lotsExpired != rhs.lotsExpired {return false}
+    if lhs.pointsExpired != rhs.pointsExpired {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

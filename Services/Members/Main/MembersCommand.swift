@@ -24,7 +24,11 @@ struct MembersCommand: AsyncParsableCommand {
     @Option(help: "Tier codes, lowest first, comma-separated; members start in the first (env LAUREL_TIERS).")
     var tiers: String = Environment.string("LAUREL_TIERS") ?? TierOrder.standard.codes.joined(separator: ",")
 
+    @Option(name: .customLong("points-expiry"), help: "When earned points expire: never, days:N, end-of-month:N or end-of-year:N (UTC; N months or years after the one of earning) (env LAUREL_POINTS_EXPIRY).")
+    var pointsExpiry: String = Environment.string("LAUREL_POINTS_EXPIRY") ?? "never"
+
     func validate() throws {
+        _ = try ExpiryPolicy(parsing: pointsExpiry)
         _ = try TierOrder(tiers.split(separator: ",").map(String.init))
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
         guard pointsPerUnit >= 0 else { throw ValidationError("--points-per-unit must not be negative") }
@@ -38,7 +42,8 @@ struct MembersCommand: AsyncParsableCommand {
         let accounts = MemberAccounts(
             database: database,
             earnPolicy: EarnPolicy(pointsPerMajorUnit: pointsPerUnit),
-            tiers: try TierOrder(tiers.split(separator: ",").map(String.init)), metrics: metrics)
+            tiers: try TierOrder(tiers.split(separator: ",").map(String.init)), metrics: metrics,
+            expiryPolicy: try ExpiryPolicy(parsing: pointsExpiry))
         let keys = ApiKeys(database: database)
         if let secret = try await keys.bootstrapOperatorKey() {
             print("laurel-members bootstrap operator key (shown once, keep it safe): \(secret)")
@@ -56,6 +61,7 @@ struct MembersCommand: AsyncParsableCommand {
             access: .members, authenticator: keys, metrics: metrics, logger: logger)
         let sweeper = PeriodicTask(name: "hold expiry", interval: .seconds(expirySweepSeconds), logger: logger) {
             try await accounts.expireHolds()
+            try await accounts.expirePoints()
         }
         try await ServerRuntime.run(
             name: "laurel-members", server: grpcServer, health: health,

@@ -20,6 +20,14 @@ func expectLedgerBalances(_ database: MembersDatabase, sourceLocation: SourceLoc
             """)
     }
     #expect(mismatches.isEmpty, "ledger and balance disagree: \(mismatches)", sourceLocation: sourceLocation)
+    let lotMismatches = try await database.writer.read { db in
+        try Row.fetchAll(db, sql: """
+            SELECT m.id, m.available, COALESCE(SUM(l.remaining), 0) AS in_lots
+            FROM member m LEFT JOIN point_lot l ON l.member_id = m.id
+            GROUP BY m.id HAVING m.available != in_lots
+            """)
+    }
+    #expect(lotMismatches.isEmpty, "point lots and available points disagree: \(lotMismatches)", sourceLocation: sourceLocation)
 }
 
 /// The same invariant seen by a client: every ledger page summed against GetBalance.

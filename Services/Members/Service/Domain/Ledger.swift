@@ -11,6 +11,7 @@ public enum LedgerKind: String, Codable, Sendable, CaseIterable {
     case expireHold = "EXPIRE_HOLD"
     case refund = "REFUND"
     case reverse = "REVERSE"
+    case expire = "EXPIRE"
 }
 
 /// One change to a member's balances. Entries are only ever appended, and the

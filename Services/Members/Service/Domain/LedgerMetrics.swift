@@ -16,7 +16,7 @@ extension MemberAccounts {
             db.afterNextTransaction { _ in metrics.redeemed(-held) }
         case .refund:
             db.afterNextTransaction { _ in metrics.refunded(available) }
-        case .adjust, .hold, .release, .expireHold, .reverse:
+        case .adjust, .hold, .release, .expireHold, .reverse, .expire:
             break
         }
     }

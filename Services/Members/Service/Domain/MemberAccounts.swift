@@ -12,16 +12,18 @@ public struct MemberAccounts: Sendable {
     /// Woken after every write, for the event streams.
     public let feed: ChangeFeed
     let pointsMetrics: PointsMetrics
+    public let expiryPolicy: ExpiryPolicy
 
     public init(
         database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy(), tiers: TierOrder = .standard,
-        feed: ChangeFeed = ChangeFeed(), metrics: LaurelMetrics = LaurelMetrics()
+        feed: ChangeFeed = ChangeFeed(), metrics: LaurelMetrics = LaurelMetrics(), expiryPolicy: ExpiryPolicy = .never
     ) {
         self.database = database
         self.clock = clock
         self.earnPolicy = earnPolicy
         self.tiers = tiers
         self.feed = feed
+        self.expiryPolicy = expiryPolicy
         self.pointsMetrics = metrics.points
     }
 
@@ -198,10 +200,17 @@ public struct MemberAccounts: Sendable {
         }
     }
 
-    /// Reads only the balance columns: this is the hottest call at a till,
-    /// and decoding the whole profile (attributes are JSON) would double its cost.
+    /// Reads only the balance columns (and the expiring lots): this is the
+    /// hottest call at a till, and decoding the whole profile (attributes are
+    /// JSON) would double its cost.
     public func balance(memberId: String, scope: AccessScope = .everyone) async throws -> Balance {
+        try await balanceAndExpiry(memberId: memberId, scope: scope).0
+    }
+
+    /// The balance and what of it expires soon, read together.
+    public func balanceAndExpiry(memberId: String, scope: AccessScope = .everyone) async throws -> (Balance, ExpiringPoints) {
         let memberId = try Validate.identifier(memberId, field: "member_id")
+        let now = clock.now
         return try await database.writer.read { db in
             guard let row = try Row.fetchOne(
                 db, sql: "SELECT available, held, lifetime_earned, debt, partner_id FROM member WHERE id = ?", arguments: [memberId])
@@ -209,7 +218,8 @@ public struct MemberAccounts: Sendable {
                 throw MembersError.memberNotFound(memberId)
             }
             guard scope.includes(ownerPartnerId: row[4]) else { throw AccessError.notInScope(what: "member", id: memberId) }
-            return Balance(memberId: memberId, available: row[0], held: row[1], lifetimeEarned: row[2], debt: row[3])
+            let balance = Balance(memberId: memberId, available: row[0], held: row[1], lifetimeEarned: row[2], debt: row[3])
+            return (balance, try expiring(db, memberId: memberId, now: now))
         }
     }
 
@@ -392,6 +402,7 @@ public struct MemberAccounts: Sendable {
             availableAfter: newAvailable, heldAfter: newHeld, reference: reference, reason: reason, createdAt: now,
             debtDelta: debt, debtAfter: newDebt)
         try entry.insert(db)
+        try moveLots(db, member, kind: kind, available: available, reference: reference, now: now)
         if let event = MemberEvent.kind(of: kind) {
             let points = kind == .capture ? held : available - debt
             try MemberEvent.append(db, member, event, points: points, reference: reference, now: now)

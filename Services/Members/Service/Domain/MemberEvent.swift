@@ -56,6 +56,7 @@ public struct MemberEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
         case .capture: .pointsSpent
         case .refund: .pointsRefunded
         case .reverse: .pointsReversed
+        case .expire: .pointsExpired
         case .hold, .release, .expireHold: nil
         }
     }

@@ -83,6 +83,7 @@ extension Laurel_V1_LedgerEntryKind {
         case .expireHold: self = .expireHold
         case .refund: self = .refund
         case .reverse: self = .reverse
+        case .expire: self = .expire
         }
     }
 }

@@ -84,8 +84,12 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     }
 
     public func getBalance(request: Laurel_V1_GetBalanceRequest, context: ServerContext) async throws -> Laurel_V1_GetBalanceResponse {
-        let balance = try await accounts.balance(memberId: request.memberID, scope: .current)
-        return .with { $0.balance = .init(balance) }
+        let (balance, expiring) = try await accounts.balanceAndExpiry(memberId: request.memberID, scope: .current)
+        return .with {
+            $0.balance = .init(balance)
+            $0.pointsExpiringIn30Days = expiring.within30Days
+            if let next = expiring.nextExpiry { $0.nextExpiryAt = .init(next) }
+        }
     }
 
     public func listLedger(request: Laurel_V1_ListLedgerRequest, context: ServerContext) async throws -> Laurel_V1_ListLedgerResponse {
@@ -137,6 +141,14 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
                 $0.currencyCode = result.refundedTotal.currency.code
                 $0.minorUnits = result.refundedTotal.minorUnits
             }
+        }
+    }
+
+    public func expirePoints(request: Laurel_V1_ExpirePointsRequest, context: ServerContext) async throws -> Laurel_V1_ExpirePointsResponse {
+        let expired = try await accounts.expirePoints()
+        return .with {
+            $0.lotsExpired = Int64(expired.lots)
+            $0.pointsExpired = expired.points
         }
     }
 

@@ -139,6 +139,30 @@ public struct MembersDatabase: Sendable {
             try db.create(index: "member_event_by_member", on: "member_event", columns: ["member_id", "id"])
             try db.create(index: "member_event_by_partner", on: "member_event", columns: ["partner_id", "id"])
         }
+        migrator.registerMigration("v3: point lots and expiry") { db in
+            try db.create(table: "point_lot") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("member_id", .text).notNull().references("member", column: "id")
+                t.column("reference", .text).notNull()
+                t.column("earned_at", .integer).notNull()
+                t.column("expires_at", .integer)
+                t.column("points", .integer).notNull()
+                t.column("remaining", .integer).notNull().check { $0 >= 0 }
+            }
+            try db.create(index: "point_lot_by_member", on: "point_lot", columns: ["member_id", "remaining", "id"])
+            try db.create(index: "point_lot_by_expiry", on: "point_lot", columns: ["expires_at"])
+            try db.create(table: "hold_lot") { t in
+                t.column("hold_id", .text).notNull()
+                t.column("lot_id", .integer).notNull().references("point_lot", column: "id")
+                t.column("points", .integer).notNull()
+            }
+            try db.create(index: "hold_lot_by_hold", on: "hold_lot", columns: ["hold_id"])
+            // Points earned before expiry existed never expire.
+            try db.execute(sql: """
+                INSERT INTO point_lot (member_id, reference, earned_at, expires_at, points, remaining)
+                SELECT id, 'before-expiry', updated_at, NULL, available, available FROM member WHERE available > 0
+                """)
+        }
         return migrator
     }
 }
