@@ -40,13 +40,8 @@ public struct AuthInterceptor: ServerInterceptor {
         }
 
         var response = try await Principal.$current.withValue(principal) { try await next(request, context) }
-        // A streaming handler runs inside the producer, after `next` returned.
-        if case .success(var contents) = response.accepted {
-            let producer = contents.producer
-            contents.producer = { writer in
-                try await Principal.$current.withValue(principal) { try await producer(writer) }
-            }
-            response.accepted = .success(contents)
+        response.wrapProducer { writer, producer in
+            try await Principal.$current.withValue(principal) { try await producer(writer) }
         }
         return response
     }

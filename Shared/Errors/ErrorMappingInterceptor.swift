@@ -24,18 +24,13 @@ public struct ErrorMappingInterceptor: ServerInterceptor {
         } catch {
             throw map(error, method: method)
         }
-        // Streaming handlers fail inside the producer, after the call above returned.
-        if case .success(var contents) = response.accepted {
-            let producer = contents.producer
-            let logger = self.logger
-            contents.producer = { writer in
-                do {
-                    return try await producer(writer)
-                } catch {
-                    throw Self.map(error, method: method, logger: logger)
-                }
+        let logger = self.logger
+        response.wrapProducer { writer, producer in
+            do {
+                return try await producer(writer)
+            } catch {
+                throw Self.map(error, method: method, logger: logger)
             }
-            response.accepted = .success(contents)
         }
         return response
     }

@@ -26,24 +26,20 @@ public struct MetricsInterceptor: ServerInterceptor {
             method.finished(after: started.duration(to: .now), code: Self.code(of: error))
             throw error
         }
-        switch response.accepted {
-        case .failure(let error):
+        if case .failure(let error) = response.accepted {
             method.finished(after: started.duration(to: .now), code: error.code.rawValue)
-        case .success(var contents):
-            // The call ends when its response does: for a unary call right
-            // away, for a stream when the producer returns or throws.
-            let producer = contents.producer
-            contents.producer = { writer in
-                do {
-                    let trailers = try await producer(writer)
-                    method.finished(after: started.duration(to: .now), code: 0)
-                    return trailers
-                } catch {
-                    method.finished(after: started.duration(to: .now), code: Self.code(of: error))
-                    throw error
-                }
+        }
+        // The call ends when its response does: for a unary call right away,
+        // for a stream when the producer returns or throws.
+        response.wrapProducer { writer, producer in
+            do {
+                let trailers = try await producer(writer)
+                method.finished(after: started.duration(to: .now), code: 0)
+                return trailers
+            } catch {
+                method.finished(after: started.duration(to: .now), code: Self.code(of: error))
+                throw error
             }
-            response.accepted = .success(contents)
         }
         return response
     }
