@@ -16,3 +16,17 @@ public func requireEnum<Proto: SwiftProtobuf.Enum, Value>(
     }
     return mapped
 }
+
+extension Laurel_V1_Money {
+    public init(_ money: Money) {
+        self = .with {
+            $0.currencyCode = money.currency.code
+            $0.minorUnits = money.minorUnits
+        }
+    }
+
+    /// The domain value, its currency checked, naming `field` if it is not one.
+    public func validated(field: String) throws(InvalidArgument) -> Money {
+        Money(currency: try Currency(currencyCode, field: "\(field).currency_code"), minorUnits: minorUnits)
+    }
+}

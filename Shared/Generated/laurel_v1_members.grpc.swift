@@ -330,7 +330,8 @@ extension Laurel_V1_MemberService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Earns points for a purchase at the configured base rate.
+        /// > Earns points for a purchase under the programme's rules (ProgramService)
+        /// > and returns what each line earned by which rule.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Laurel_V1_RecordPurchaseRequest` messages.
@@ -609,7 +610,8 @@ extension Laurel_V1_MemberService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Earns points for a purchase at the configured base rate.
+        /// > Earns points for a purchase under the programme's rules (ProgramService)
+        /// > and returns what each line earned by which rule.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Laurel_V1_RecordPurchaseRequest` message.
@@ -886,7 +888,8 @@ extension Laurel_V1_MemberService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Earns points for a purchase at the configured base rate.
+        /// > Earns points for a purchase under the programme's rules (ProgramService)
+        /// > and returns what each line earned by which rule.
         ///
         /// - Parameters:
         ///   - request: A `Laurel_V1_RecordPurchaseRequest` message.
@@ -1732,7 +1735,8 @@ extension Laurel_V1_MemberService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Earns points for a purchase at the configured base rate.
+        /// > Earns points for a purchase under the programme's rules (ProgramService)
+        /// > and returns what each line earned by which rule.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Laurel_V1_RecordPurchaseRequest` message.
@@ -2138,7 +2142,8 @@ extension Laurel_V1_MemberService {
         ///
         /// > Source IDL Documentation:
         /// >
-        /// > Earns points for a purchase at the configured base rate.
+        /// > Earns points for a purchase under the programme's rules (ProgramService)
+        /// > and returns what each line earned by which rule.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Laurel_V1_RecordPurchaseRequest` message.
@@ -2619,7 +2624,8 @@ extension Laurel_V1_MemberService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Earns points for a purchase at the configured base rate.
+    /// > Earns points for a purchase under the programme's rules (ProgramService)
+    /// > and returns what each line earned by which rule.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Laurel_V1_RecordPurchaseRequest` message.
@@ -3060,7 +3066,8 @@ extension Laurel_V1_MemberService.ClientProtocol {
     ///
     /// > Source IDL Documentation:
     /// >
-    /// > Earns points for a purchase at the configured base rate.
+    /// > Earns points for a purchase under the programme's rules (ProgramService)
+    /// > and returns what each line earned by which rule.
     ///
     /// - Parameters:
     ///   - message: request message to send.

@@ -82,6 +82,9 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
 
   /// Points that reached their expiry date unspent.
   case expire // = 9
+
+  /// Points not earned by a purchase: enrolment, birthday, referral.
+  case bonus // = 10
   case UNRECOGNIZED(Int)
 
   public init() {
@@ -100,6 +103,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
     case 7: self = .refund
     case 8: self = .reverse
     case 9: self = .expire
+    case 10: self = .bonus
     default: self = .UNRECOGNIZED(rawValue)
     }
   }
@@ -116,6 +120,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
     case .refund: return 7
     case .reverse: return 8
     case .expire: return 9
+    case .bonus: return 10
     case .UNRECOGNIZED(let i): return i
     }
   }
@@ -132,6 +137,7 @@ public nonisolated enum Laurel_V1_LedgerEntryKind: SwiftProtobuf.Enum, Swift.Cas
     .refund,
     .reverse,
     .expire,
+    .bonus,
   ]
 
 }
@@ -297,6 +303,15 @@ public nonisolated struct Laurel_V1_Member: Sendable {
   /// The partner whose key enrolled the member; empty when an operator did.
   public var partnerID: String = String()
 
+  /// Output only: the code others enrol with to become this member's referees.
+  public var referralCode: String = String()
+
+  /// Output only: the member_id of the referrer; empty when none.
+  public var referredBy: String = String()
+
+  /// The lowest tier the member may be evaluated down to; empty = the first.
+  public var tierFloor: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -321,6 +336,12 @@ public nonisolated struct Laurel_V1_EnrollMemberRequest: Sendable {
   public var birthDate: String = String()
 
   public var attributes: Dictionary<String,String> = [:]
+
+  /// Another member's Member.referral_code, optional: the new member becomes
+  /// their referee. NOT_FOUND, reason REFERRAL_CODE_NOT_FOUND, if unknown;
+  /// FAILED_PRECONDITION, reason SELF_REFERRAL, if it is the code of a member
+  /// with the same email.
+  public var referralCode: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -382,25 +403,81 @@ public nonisolated struct Laurel_V1_GetMemberRequest: Sendable {
   public init() {}
 }
 
-public nonisolated struct Laurel_V1_GetMemberResponse: Sendable {
+public nonisolated struct Laurel_V1_GetMemberResponse: @unchecked Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   public var member: Laurel_V1_Member {
-    get {_member ?? Laurel_V1_Member()}
-    set {_member = newValue}
+    get {_storage._member ?? Laurel_V1_Member()}
+    set {_uniqueStorage()._member = newValue}
   }
   /// Returns true if `member` has been explicitly set.
-  public var hasMember: Bool {self._member != nil}
+  public var hasMember: Bool {_storage._member != nil}
   /// Clears the value of `member`. Subsequent reads from it will return its default value.
-  public mutating func clearMember() {self._member = nil}
+  public mutating func clearMember() {_uniqueStorage()._member = nil}
+
+  public var tierStatus: Laurel_V1_TierStatus {
+    get {_storage._tierStatus ?? Laurel_V1_TierStatus()}
+    set {_uniqueStorage()._tierStatus = newValue}
+  }
+  /// Returns true if `tierStatus` has been explicitly set.
+  public var hasTierStatus: Bool {_storage._tierStatus != nil}
+  /// Clears the value of `tierStatus`. Subsequent reads from it will return its default value.
+  public mutating func clearTierStatus() {_uniqueStorage()._tierStatus = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _member: Laurel_V1_Member? = nil
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// Where the member stands in the tier programme (see ProgramService
+/// TierRules).
+public nonisolated struct Laurel_V1_TierStatus: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tier: String = String()
+
+  /// Set when the tiers are qualified for (TierRules.window_days > 0).
+  public var basis: Laurel_V1_TierBasis = .unspecified
+
+  /// Qualifying points, or spend in minor units of spend_currency, over the
+  /// window that ends now.
+  public var qualifyingValue: Int64 = 0
+
+  public var spendCurrency: String = String()
+
+  /// The next tier up and what is still needed to reach it; empty / 0 at the
+  /// top.
+  public var nextTier: String = String()
+
+  public var neededForNextTier: Int64 = 0
+
+  /// What is still needed to keep the current tier at its next evaluation.
+  public var neededToKeepTier: Int64 = 0
+
+  /// When the tier will be re-evaluated; unset when it never is (the first
+  /// tier, or tiers assigned by hand only).
+  public var reviewAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_reviewAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_reviewAt = newValue}
+  }
+  /// Returns true if `reviewAt` has been explicitly set.
+  public var hasReviewAt: Bool {self._reviewAt != nil}
+  /// Clears the value of `reviewAt`. Subsequent reads from it will return its default value.
+  public mutating func clearReviewAt() {self._reviewAt = nil}
+
+  public var tierFloor: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _reviewAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
 /// Fields left unset are unchanged.
@@ -446,7 +523,8 @@ public nonisolated struct Laurel_V1_UpdateMemberRequest: Sendable {
 
   public var status: Laurel_V1_MemberStatus = .unspecified
 
-  /// Assigns a tier by hand: one of the configured tier codes.
+  /// Assigns a tier by hand: one of the configured tier codes. It is
+  /// re-evaluated a window after, like a tier reached by qualifying.
   public var tier: String {
     get {_tier ?? String()}
     set {_tier = newValue}
@@ -456,6 +534,30 @@ public nonisolated struct Laurel_V1_UpdateMemberRequest: Sendable {
   /// Clears the value of `tier`. Subsequent reads from it will return its default value.
   public mutating func clearTier() {self._tier = nil}
 
+  /// Sets the lowest tier evaluation may leave the member in; "" clears it.
+  public var tierFloor: String {
+    get {_tierFloor ?? String()}
+    set {_tierFloor = newValue}
+  }
+  /// Returns true if `tierFloor` has been explicitly set.
+  public var hasTierFloor: Bool {self._tierFloor != nil}
+  /// Clears the value of `tierFloor`. Subsequent reads from it will return its default value.
+  public mutating func clearTierFloor() {self._tierFloor = nil}
+
+  /// Makes the member the referee of this code's member, if they have no
+  /// referrer yet and no purchase has earned them points. Refused with
+  /// FAILED_PRECONDITION, reason SELF_REFERRAL, REFERRAL_LOOP (the code's
+  /// member was referred, directly or not, by this one), ALREADY_REFERRED or
+  /// REFERRAL_TOO_LATE.
+  public var referralCode: String {
+    get {_referralCode ?? String()}
+    set {_referralCode = newValue}
+  }
+  /// Returns true if `referralCode` has been explicitly set.
+  public var hasReferralCode: Bool {self._referralCode != nil}
+  /// Clears the value of `referralCode`. Subsequent reads from it will return its default value.
+  public mutating func clearReferralCode() {self._referralCode = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -464,6 +566,8 @@ public nonisolated struct Laurel_V1_UpdateMemberRequest: Sendable {
   fileprivate var _displayName: String? = nil
   fileprivate var _birthDate: String? = nil
   fileprivate var _tier: String? = nil
+  fileprivate var _tierFloor: String? = nil
+  fileprivate var _referralCode: String? = nil
 }
 
 public nonisolated struct Laurel_V1_UpdateMemberResponse: Sendable {
@@ -574,40 +678,98 @@ public nonisolated struct Laurel_V1_RecordPurchaseRequest: Sendable {
   fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
 }
 
-public nonisolated struct Laurel_V1_RecordPurchaseResponse: @unchecked Sendable {
+public nonisolated struct Laurel_V1_RecordPurchaseResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
-  public var pointsEarned: Int64 {
-    get {_storage._pointsEarned}
-    set {_uniqueStorage()._pointsEarned = newValue}
-  }
+  /// The sum of the points of lines and order_rules.
+  public var pointsEarned: Int64 = 0
 
   public var balance: Laurel_V1_Balance {
-    get {_storage._balance ?? Laurel_V1_Balance()}
-    set {_uniqueStorage()._balance = newValue}
+    get {_balance ?? Laurel_V1_Balance()}
+    set {_balance = newValue}
   }
   /// Returns true if `balance` has been explicitly set.
-  public var hasBalance: Bool {_storage._balance != nil}
+  public var hasBalance: Bool {self._balance != nil}
   /// Clears the value of `balance`. Subsequent reads from it will return its default value.
-  public mutating func clearBalance() {_uniqueStorage()._balance = nil}
+  public mutating func clearBalance() {self._balance = nil}
 
-  /// The EARN entry, absent when the purchase earned no points.
-  public var entry: Laurel_V1_LedgerEntry {
-    get {_storage._entry ?? Laurel_V1_LedgerEntry()}
-    set {_uniqueStorage()._entry = newValue}
+  /// What each line earned and by which rule, in the order of the request's
+  /// lines (one line for the whole amount when the request had none).
+  public var lines: [Laurel_V1_LineEarning] = []
+
+  /// Points earned by the purchase as a whole (fixed-bonus campaigns).
+  public var orderRules: [Laurel_V1_RulePoints] = []
+
+  /// One EARN entry per rule that earned points; empty when none did.
+  public var entries: [Laurel_V1_LedgerEntry] = []
+
+  /// Points the earning caps took off; the breakdown shows what is left.
+  public var pointsCapped: Int64 = 0
+
+  /// The programme version whose rules applied.
+  public var programVersion: Int64 = 0
+
+  /// Store credit given back by the member's tier; zero when none.
+  public var cashback: Laurel_V1_Money {
+    get {_cashback ?? Laurel_V1_Money()}
+    set {_cashback = newValue}
   }
-  /// Returns true if `entry` has been explicitly set.
-  public var hasEntry: Bool {_storage._entry != nil}
-  /// Clears the value of `entry`. Subsequent reads from it will return its default value.
-  public mutating func clearEntry() {_uniqueStorage()._entry = nil}
+  /// Returns true if `cashback` has been explicitly set.
+  public var hasCashback: Bool {self._cashback != nil}
+  /// Clears the value of `cashback`. Subsequent reads from it will return its default value.
+  public mutating func clearCashback() {self._cashback = nil}
+
+  /// Why the purchase earned nothing, e.g. BELOW_MINIMUM_ORDER; empty
+  /// otherwise.
+  public var noPointsReason: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _balance: Laurel_V1_Balance? = nil
+  fileprivate var _cashback: Laurel_V1_Money? = nil
+}
+
+/// Points earned by one line and the rules that earned them.
+public nonisolated struct Laurel_V1_LineEarning: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Index into RecordPurchaseRequest.lines.
+  public var lineNo: Int32 = 0
+
+  public var sku: String = String()
+
+  public var points: Int64 = 0
+
+  public var rules: [Laurel_V1_RulePoints] = []
+
+  /// The SKU is excluded from earning.
+  public var excluded: Bool = false
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_RulePoints: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// "base", "sku:<SKU>", "category:<category>", "tier:<code>",
+  /// "campaign:<campaign_id>".
+  public var rule: String = String()
+
+  public var points: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Laurel_V1_AdjustPointsRequest: Sendable {
@@ -661,6 +823,8 @@ public nonisolated struct Laurel_V1_AdjustPointsResponse: @unchecked Sendable {
   fileprivate var _storage = _StorageClass.defaultInstance
 }
 
+/// A member's points. Store credit (cashback) is kept apart, per currency:
+/// GetBalanceResponse.store_credit.
 public nonisolated struct Laurel_V1_Balance: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -725,12 +889,38 @@ public nonisolated struct Laurel_V1_GetBalanceResponse: Sendable {
   /// Clears the value of `nextExpiryAt`. Subsequent reads from it will return its default value.
   public mutating func clearNextExpiryAt() {self._nextExpiryAt = nil}
 
+  /// One per currency the member has ever had store credit in.
+  public var storeCredit: [Laurel_V1_StoreCredit] = []
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _balance: Laurel_V1_Balance? = nil
   fileprivate var _nextExpiryAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+/// Store credit: cashback given back in money, in minor units. It has its own
+/// ledger (ListLedger with currency_code) and is spent through the same
+/// HoldPoints / CaptureHold flow, with HoldPointsRequest.credit.
+public nonisolated struct Laurel_V1_StoreCredit: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var currencyCode: String = String()
+
+  public var availableMinor: Int64 = 0
+
+  public var heldMinor: Int64 = 0
+
+  /// Owed after a refund took back cashback already spent; repaid first from
+  /// future cashback.
+  public var debtMinor: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// One change to a member's points. The available_delta of all entries sums to
@@ -774,6 +964,20 @@ public nonisolated struct Laurel_V1_LedgerEntry: Sendable {
 
   public var debtAfter: Int64 = 0
 
+  /// The rule that produced the points of an EARN, BONUS or REVERSE entry
+  /// ("base", "sku:<SKU>", "category:<category>", "tier:<code>",
+  /// "campaign:<id>", "enrolment", "birthday", "referral:referrer",
+  /// "referral:referee", "cashback"); "adjustment" for ADJUST; empty for the
+  /// entries that only move points (holds).
+  public var rule: String = String()
+
+  /// The programme version of that rule; 0 when there is no rule.
+  public var programVersion: Int64 = 0
+
+  /// Empty for points. For store credit, its currency: the amounts are then
+  /// minor units of it.
+  public var currencyCode: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -792,6 +996,9 @@ public nonisolated struct Laurel_V1_ListLedgerRequest: Sendable {
   public var pageSize: Int32 = 0
 
   public var pageToken: String = String()
+
+  /// Empty: the points ledger. A currency code: that store credit's ledger.
+  public var currencyCode: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -845,12 +1052,23 @@ public nonisolated struct Laurel_V1_Hold: Sendable {
 
   public var reason: String = String()
 
+  /// Set, with points 0, when the hold is on store credit.
+  public var credit: Laurel_V1_Money {
+    get {_credit ?? Laurel_V1_Money()}
+    set {_credit = newValue}
+  }
+  /// Returns true if `credit` has been explicitly set.
+  public var hasCredit: Bool {self._credit != nil}
+  /// Clears the value of `credit`. Subsequent reads from it will return its default value.
+  public mutating func clearCredit() {self._credit = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _createdAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
   fileprivate var _expiresAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _credit: Laurel_V1_Money? = nil
 }
 
 public nonisolated struct Laurel_V1_HoldPointsRequest: Sendable {
@@ -884,9 +1102,23 @@ public nonisolated struct Laurel_V1_HoldPointsRequest: Sendable {
   /// partner enrolled the member. Empty = no partner restriction.
   public var partnerID: String = String()
 
+  /// Holds store credit instead of points (points must then be 0):
+  /// FAILED_PRECONDITION, reason INSUFFICIENT_CREDIT, if too little is
+  /// available. Capture, release, refund and expiry work as for points.
+  public var credit: Laurel_V1_Money {
+    get {_credit ?? Laurel_V1_Money()}
+    set {_credit = newValue}
+  }
+  /// Returns true if `credit` has been explicitly set.
+  public var hasCredit: Bool {self._credit != nil}
+  /// Clears the value of `credit`. Subsequent reads from it will return its default value.
+  public mutating func clearCredit() {self._credit = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _credit: Laurel_V1_Money? = nil
 }
 
 public nonisolated struct Laurel_V1_HoldPointsResponse: Sendable {
@@ -1098,51 +1330,56 @@ public nonisolated struct Laurel_V1_ReversePurchaseRequest: Sendable {
   fileprivate var _amount: Laurel_V1_Money? = nil
 }
 
-public nonisolated struct Laurel_V1_ReversePurchaseResponse: @unchecked Sendable {
+public nonisolated struct Laurel_V1_ReversePurchaseResponse: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
   /// Points taken back by this refund (from available plus new debt).
-  public var pointsReversed: Int64 {
-    get {_storage._pointsReversed}
-    set {_uniqueStorage()._pointsReversed = newValue}
-  }
+  public var pointsReversed: Int64 = 0
 
   public var balance: Laurel_V1_Balance {
-    get {_storage._balance ?? Laurel_V1_Balance()}
-    set {_uniqueStorage()._balance = newValue}
+    get {_balance ?? Laurel_V1_Balance()}
+    set {_balance = newValue}
   }
   /// Returns true if `balance` has been explicitly set.
-  public var hasBalance: Bool {_storage._balance != nil}
+  public var hasBalance: Bool {self._balance != nil}
   /// Clears the value of `balance`. Subsequent reads from it will return its default value.
-  public mutating func clearBalance() {_uniqueStorage()._balance = nil}
-
-  /// The REVERSE entry, absent when the refund reversed no points.
-  public var entry: Laurel_V1_LedgerEntry {
-    get {_storage._entry ?? Laurel_V1_LedgerEntry()}
-    set {_uniqueStorage()._entry = newValue}
-  }
-  /// Returns true if `entry` has been explicitly set.
-  public var hasEntry: Bool {_storage._entry != nil}
-  /// Clears the value of `entry`. Subsequent reads from it will return its default value.
-  public mutating func clearEntry() {_uniqueStorage()._entry = nil}
+  public mutating func clearBalance() {self._balance = nil}
 
   /// Money refunded on this purchase so far, this refund included.
   public var refundedTotal: Laurel_V1_Money {
-    get {_storage._refundedTotal ?? Laurel_V1_Money()}
-    set {_uniqueStorage()._refundedTotal = newValue}
+    get {_refundedTotal ?? Laurel_V1_Money()}
+    set {_refundedTotal = newValue}
   }
   /// Returns true if `refundedTotal` has been explicitly set.
-  public var hasRefundedTotal: Bool {_storage._refundedTotal != nil}
+  public var hasRefundedTotal: Bool {self._refundedTotal != nil}
   /// Clears the value of `refundedTotal`. Subsequent reads from it will return its default value.
-  public mutating func clearRefundedTotal() {_uniqueStorage()._refundedTotal = nil}
+  public mutating func clearRefundedTotal() {self._refundedTotal = nil}
+
+  /// One REVERSE entry per rule whose points were taken back.
+  public var entries: [Laurel_V1_LedgerEntry] = []
+
+  /// Store credit (cashback) taken back by this refund.
+  public var cashbackReversed: Laurel_V1_Money {
+    get {_cashbackReversed ?? Laurel_V1_Money()}
+    set {_cashbackReversed = newValue}
+  }
+  /// Returns true if `cashbackReversed` has been explicitly set.
+  public var hasCashbackReversed: Bool {self._cashbackReversed != nil}
+  /// Clears the value of `cashbackReversed`. Subsequent reads from it will return its default value.
+  public mutating func clearCashbackReversed() {self._cashbackReversed = nil}
+
+  /// The member's tier after the refund.
+  public var tier: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
-  fileprivate var _storage = _StorageClass.defaultInstance
+  fileprivate var _balance: Laurel_V1_Balance? = nil
+  fileprivate var _refundedTotal: Laurel_V1_Money? = nil
+  fileprivate var _cashbackReversed: Laurel_V1_Money? = nil
 }
 
 public nonisolated struct Laurel_V1_MemberEvent: Sendable {
@@ -1179,6 +1416,9 @@ public nonisolated struct Laurel_V1_MemberEvent: Sendable {
   public var hasOccurredAt: Bool {self._occurredAt != nil}
   /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
   public mutating func clearOccurredAt() {self._occurredAt = nil}
+
+  /// For points: the rule that earned or reversed them (LedgerEntry.rule).
+  public var rule: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -1237,7 +1477,7 @@ nonisolated extension Laurel_V1_MemberStatus: SwiftProtobuf._ProtoNameProviding 
 }
 
 nonisolated extension Laurel_V1_LedgerEntryKind: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEDGER_ENTRY_KIND_UNSPECIFIED\0\u{1}LEDGER_ENTRY_KIND_EARN\0\u{1}LEDGER_ENTRY_KIND_ADJUST\0\u{1}LEDGER_ENTRY_KIND_HOLD\0\u{1}LEDGER_ENTRY_KIND_RELEASE\0\u{1}LEDGER_ENTRY_KIND_CAPTURE\0\u{1}LEDGER_ENTRY_KIND_EXPIRE_HOLD\0\u{1}LEDGER_ENTRY_KIND_REFUND\0\u{1}LEDGER_ENTRY_KIND_REVERSE\0\u{1}LEDGER_ENTRY_KIND_EXPIRE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0LEDGER_ENTRY_KIND_UNSPECIFIED\0\u{1}LEDGER_ENTRY_KIND_EARN\0\u{1}LEDGER_ENTRY_KIND_ADJUST\0\u{1}LEDGER_ENTRY_KIND_HOLD\0\u{1}LEDGER_ENTRY_KIND_RELEASE\0\u{1}LEDGER_ENTRY_KIND_CAPTURE\0\u{1}LEDGER_ENTRY_KIND_EXPIRE_HOLD\0\u{1}LEDGER_ENTRY_KIND_REFUND\0\u{1}LEDGER_ENTRY_KIND_REVERSE\0\u{1}LEDGER_ENTRY_KIND_EXPIRE\0\u{1}LEDGER_ENTRY_KIND_BONUS\0")
 }
 
 nonisolated extension Laurel_V1_HoldStatus: SwiftProtobuf._ProtoNameProviding {
@@ -1250,7 +1490,7 @@ nonisolated extension Laurel_V1_MemberEventKind: SwiftProtobuf._ProtoNameProvidi
 
 nonisolated extension Laurel_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Member"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}external_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{1}attributes\0\u{1}status\0\u{1}tier\0\u{3}enrolled_at\0\u{3}updated_at\0\u{3}partner_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}external_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{1}attributes\0\u{1}status\0\u{1}tier\0\u{3}enrolled_at\0\u{3}updated_at\0\u{3}partner_id\0\u{3}referral_code\0\u{3}referred_by\0\u{3}tier_floor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1269,6 +1509,9 @@ nonisolated extension Laurel_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Me
       case 9: try { try decoder.decodeSingularMessageField(value: &self._enrolledAt) }()
       case 10: try { try decoder.decodeSingularMessageField(value: &self._updatedAt) }()
       case 11: try { try decoder.decodeSingularStringField(value: &self.partnerID) }()
+      case 12: try { try decoder.decodeSingularStringField(value: &self.referralCode) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.referredBy) }()
+      case 14: try { try decoder.decodeSingularStringField(value: &self.tierFloor) }()
       default: break
       }
     }
@@ -1312,6 +1555,15 @@ nonisolated extension Laurel_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Me
     if !self.partnerID.isEmpty {
       try visitor.visitSingularStringField(value: self.partnerID, fieldNumber: 11)
     }
+    if !self.referralCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.referralCode, fieldNumber: 12)
+    }
+    if !self.referredBy.isEmpty {
+      try visitor.visitSingularStringField(value: self.referredBy, fieldNumber: 13)
+    }
+    if !self.tierFloor.isEmpty {
+      try visitor.visitSingularStringField(value: self.tierFloor, fieldNumber: 14)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1327,6 +1579,9 @@ nonisolated extension Laurel_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Me
     if lhs._enrolledAt != rhs._enrolledAt {return false}
     if lhs._updatedAt != rhs._updatedAt {return false}
     if lhs.partnerID != rhs.partnerID {return false}
+    if lhs.referralCode != rhs.referralCode {return false}
+    if lhs.referredBy != rhs.referredBy {return false}
+    if lhs.tierFloor != rhs.tierFloor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1334,7 +1589,7 @@ nonisolated extension Laurel_V1_Member: SwiftProtobuf.Message, SwiftProtobuf._Me
 
 nonisolated extension Laurel_V1_EnrollMemberRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EnrollMemberRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}external_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{1}attributes\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}external_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{1}attributes\0\u{3}referral_code\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1347,6 +1602,7 @@ nonisolated extension Laurel_V1_EnrollMemberRequest: SwiftProtobuf.Message, Swif
       case 3: try { try decoder.decodeSingularStringField(value: &self.displayName) }()
       case 4: try { try decoder.decodeSingularStringField(value: &self.birthDate) }()
       case 5: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &self.attributes) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.referralCode) }()
       default: break
       }
     }
@@ -1368,6 +1624,9 @@ nonisolated extension Laurel_V1_EnrollMemberRequest: SwiftProtobuf.Message, Swif
     if !self.attributes.isEmpty {
       try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: self.attributes, fieldNumber: 5)
     }
+    if !self.referralCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.referralCode, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1377,6 +1636,7 @@ nonisolated extension Laurel_V1_EnrollMemberRequest: SwiftProtobuf.Message, Swif
     if lhs.displayName != rhs.displayName {return false}
     if lhs.birthDate != rhs.birthDate {return false}
     if lhs.attributes != rhs.attributes {return false}
+    if lhs.referralCode != rhs.referralCode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1475,7 +1735,84 @@ nonisolated extension Laurel_V1_GetMemberRequest: SwiftProtobuf.Message, SwiftPr
 
 nonisolated extension Laurel_V1_GetMemberResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetMemberResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}member\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}member\0\u{3}tier_status\0")
+
+  fileprivate class _StorageClass {
+    var _member: Laurel_V1_Member? = nil
+    var _tierStatus: Laurel_V1_TierStatus? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _member = source._member
+      _tierStatus = source._tierStatus
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._member) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._tierStatus) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._member {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._tierStatus {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_GetMemberResponse, rhs: Laurel_V1_GetMemberResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._member != rhs_storage._member {return false}
+        if _storage._tierStatus != rhs_storage._tierStatus {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_TierStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".TierStatus"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tier\0\u{1}basis\0\u{3}qualifying_value\0\u{3}spend_currency\0\u{3}next_tier\0\u{3}needed_for_next_tier\0\u{3}needed_to_keep_tier\0\u{3}review_at\0\u{3}tier_floor\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1483,7 +1820,15 @@ nonisolated extension Laurel_V1_GetMemberResponse: SwiftProtobuf.Message, SwiftP
       // allocates stack space for every case branch when no optimizations are
       // enabled. https://github.com/apple/swift-protobuf/issues/1034
       switch fieldNumber {
-      case 1: try { try decoder.decodeSingularMessageField(value: &self._member) }()
+      case 1: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      case 2: try { try decoder.decodeSingularEnumField(value: &self.basis) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.qualifyingValue) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.spendCurrency) }()
+      case 5: try { try decoder.decodeSingularStringField(value: &self.nextTier) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.neededForNextTier) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.neededToKeepTier) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._reviewAt) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self.tierFloor) }()
       default: break
       }
     }
@@ -1494,14 +1839,46 @@ nonisolated extension Laurel_V1_GetMemberResponse: SwiftProtobuf.Message, SwiftP
     // allocates stack space for every if/case branch local when no optimizations
     // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
     // https://github.com/apple/swift-protobuf/issues/1182
-    try { if let v = self._member {
-      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 1)
+    }
+    if self.basis != .unspecified {
+      try visitor.visitSingularEnumField(value: self.basis, fieldNumber: 2)
+    }
+    if self.qualifyingValue != 0 {
+      try visitor.visitSingularInt64Field(value: self.qualifyingValue, fieldNumber: 3)
+    }
+    if !self.spendCurrency.isEmpty {
+      try visitor.visitSingularStringField(value: self.spendCurrency, fieldNumber: 4)
+    }
+    if !self.nextTier.isEmpty {
+      try visitor.visitSingularStringField(value: self.nextTier, fieldNumber: 5)
+    }
+    if self.neededForNextTier != 0 {
+      try visitor.visitSingularInt64Field(value: self.neededForNextTier, fieldNumber: 6)
+    }
+    if self.neededToKeepTier != 0 {
+      try visitor.visitSingularInt64Field(value: self.neededToKeepTier, fieldNumber: 7)
+    }
+    try { if let v = self._reviewAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
     } }()
+    if !self.tierFloor.isEmpty {
+      try visitor.visitSingularStringField(value: self.tierFloor, fieldNumber: 9)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
-  public static func ==(lhs: Laurel_V1_GetMemberResponse, rhs: Laurel_V1_GetMemberResponse) -> Bool {
-    if lhs._member != rhs._member {return false}
+  public static func ==(lhs: Laurel_V1_TierStatus, rhs: Laurel_V1_TierStatus) -> Bool {
+    if lhs.tier != rhs.tier {return false}
+    if lhs.basis != rhs.basis {return false}
+    if lhs.qualifyingValue != rhs.qualifyingValue {return false}
+    if lhs.spendCurrency != rhs.spendCurrency {return false}
+    if lhs.nextTier != rhs.nextTier {return false}
+    if lhs.neededForNextTier != rhs.neededForNextTier {return false}
+    if lhs.neededToKeepTier != rhs.neededToKeepTier {return false}
+    if lhs._reviewAt != rhs._reviewAt {return false}
+    if lhs.tierFloor != rhs.tierFloor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1509,7 +1886,7 @@ nonisolated extension Laurel_V1_GetMemberResponse: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Laurel_V1_UpdateMemberRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".UpdateMemberRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{3}set_attributes\0\u{3}remove_attributes\0\u{1}status\0\u{1}tier\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{1}email\0\u{3}display_name\0\u{3}birth_date\0\u{3}set_attributes\0\u{3}remove_attributes\0\u{1}status\0\u{1}tier\0\u{3}tier_floor\0\u{3}referral_code\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1525,6 +1902,8 @@ nonisolated extension Laurel_V1_UpdateMemberRequest: SwiftProtobuf.Message, Swif
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.removeAttributes) }()
       case 7: try { try decoder.decodeSingularEnumField(value: &self.status) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self._tier) }()
+      case 9: try { try decoder.decodeSingularStringField(value: &self._tierFloor) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self._referralCode) }()
       default: break
       }
     }
@@ -1559,6 +1938,12 @@ nonisolated extension Laurel_V1_UpdateMemberRequest: SwiftProtobuf.Message, Swif
     try { if let v = self._tier {
       try visitor.visitSingularStringField(value: v, fieldNumber: 8)
     } }()
+    try { if let v = self._tierFloor {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 9)
+    } }()
+    try { if let v = self._referralCode {
+      try visitor.visitSingularStringField(value: v, fieldNumber: 10)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1571,6 +1956,8 @@ nonisolated extension Laurel_V1_UpdateMemberRequest: SwiftProtobuf.Message, Swif
     if lhs.removeAttributes != rhs.removeAttributes {return false}
     if lhs.status != rhs.status {return false}
     if lhs._tier != rhs._tier {return false}
+    if lhs._tierFloor != rhs._tierFloor {return false}
+    if lhs._referralCode != rhs._referralCode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1781,83 +2168,158 @@ nonisolated extension Laurel_V1_RecordPurchaseRequest: SwiftProtobuf.Message, Sw
 
 nonisolated extension Laurel_V1_RecordPurchaseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".RecordPurchaseResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}points_earned\0\u{1}balance\0\u{1}entry\0")
-
-  fileprivate class _StorageClass {
-    var _pointsEarned: Int64 = 0
-    var _balance: Laurel_V1_Balance? = nil
-    var _entry: Laurel_V1_LedgerEntry? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _pointsEarned = source._pointsEarned
-      _balance = source._balance
-      _entry = source._entry
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}points_earned\0\u{1}balance\0\u{2}\u{2}lines\0\u{3}order_rules\0\u{1}entries\0\u{3}points_capped\0\u{3}program_version\0\u{1}cashback\0\u{3}no_points_reason\0\u{b}entry\0\u{c}\u{3}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsEarned) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._balance) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._entry) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.pointsEarned) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._balance) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.orderRules) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.pointsCapped) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.programVersion) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._cashback) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.noPointsReason) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._pointsEarned != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._pointsEarned, fieldNumber: 1)
-      }
-      try { if let v = _storage._balance {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
-      try { if let v = _storage._entry {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.pointsEarned != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsEarned, fieldNumber: 1)
+    }
+    try { if let v = self._balance {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 4)
+    }
+    if !self.orderRules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.orderRules, fieldNumber: 5)
+    }
+    if !self.entries.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 6)
+    }
+    if self.pointsCapped != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsCapped, fieldNumber: 7)
+    }
+    if self.programVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.programVersion, fieldNumber: 8)
+    }
+    try { if let v = self._cashback {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    if !self.noPointsReason.isEmpty {
+      try visitor.visitSingularStringField(value: self.noPointsReason, fieldNumber: 10)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Laurel_V1_RecordPurchaseResponse, rhs: Laurel_V1_RecordPurchaseResponse) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._pointsEarned != rhs_storage._pointsEarned {return false}
-        if _storage._balance != rhs_storage._balance {return false}
-        if _storage._entry != rhs_storage._entry {return false}
-        return true
+    if lhs.pointsEarned != rhs.pointsEarned {return false}
+    if lhs._balance != rhs._balance {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs.orderRules != rhs.orderRules {return false}
+    if lhs.entries != rhs.entries {return false}
+    if lhs.pointsCapped != rhs.pointsCapped {return false}
+    if lhs.programVersion != rhs.programVersion {return false}
+    if lhs._cashback != rhs._cashback {return false}
+    if lhs.noPointsReason != rhs.noPointsReason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_LineEarning: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".LineEarning"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}line_no\0\u{1}sku\0\u{1}points\0\u{1}rules\0\u{1}excluded\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt32Field(value: &self.lineNo) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.sku) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.rules) }()
+      case 5: try { try decoder.decodeSingularBoolField(value: &self.excluded) }()
+      default: break
       }
-      if !storagesAreEqual {return false}
     }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.lineNo != 0 {
+      try visitor.visitSingularInt32Field(value: self.lineNo, fieldNumber: 1)
+    }
+    if !self.sku.isEmpty {
+      try visitor.visitSingularStringField(value: self.sku, fieldNumber: 2)
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt64Field(value: self.points, fieldNumber: 3)
+    }
+    if !self.rules.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.rules, fieldNumber: 4)
+    }
+    if self.excluded != false {
+      try visitor.visitSingularBoolField(value: self.excluded, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_LineEarning, rhs: Laurel_V1_LineEarning) -> Bool {
+    if lhs.lineNo != rhs.lineNo {return false}
+    if lhs.sku != rhs.sku {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.rules != rhs.rules {return false}
+    if lhs.excluded != rhs.excluded {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_RulePoints: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RulePoints"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}rule\0\u{1}points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 1)
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt64Field(value: self.points, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_RulePoints, rhs: Laurel_V1_RulePoints) -> Bool {
+    if lhs.rule != rhs.rule {return false}
+    if lhs.points != rhs.points {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2067,7 +2529,7 @@ nonisolated extension Laurel_V1_GetBalanceRequest: SwiftProtobuf.Message, SwiftP
 
 nonisolated extension Laurel_V1_GetBalanceResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".GetBalanceResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}balance\0\u{3}points_expiring_in_30_days\0\u{3}next_expiry_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}balance\0\u{3}points_expiring_in_30_days\0\u{3}next_expiry_at\0\u{3}store_credit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2078,6 +2540,7 @@ nonisolated extension Laurel_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
       case 1: try { try decoder.decodeSingularMessageField(value: &self._balance) }()
       case 2: try { try decoder.decodeSingularInt64Field(value: &self.pointsExpiringIn30Days) }()
       case 3: try { try decoder.decodeSingularMessageField(value: &self._nextExpiryAt) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.storeCredit) }()
       default: break
       }
     }
@@ -2097,6 +2560,9 @@ nonisolated extension Laurel_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
     try { if let v = self._nextExpiryAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
     } }()
+    if !self.storeCredit.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.storeCredit, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2104,6 +2570,52 @@ nonisolated extension Laurel_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
     if lhs._balance != rhs._balance {return false}
     if lhs.pointsExpiringIn30Days != rhs.pointsExpiringIn30Days {return false}
     if lhs._nextExpiryAt != rhs._nextExpiryAt {return false}
+    if lhs.storeCredit != rhs.storeCredit {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_StoreCredit: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StoreCredit"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}currency_code\0\u{3}available_minor\0\u{3}held_minor\0\u{3}debt_minor\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currencyCode) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.availableMinor) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.heldMinor) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.debtMinor) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currencyCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.currencyCode, fieldNumber: 1)
+    }
+    if self.availableMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.availableMinor, fieldNumber: 2)
+    }
+    if self.heldMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.heldMinor, fieldNumber: 3)
+    }
+    if self.debtMinor != 0 {
+      try visitor.visitSingularInt64Field(value: self.debtMinor, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_StoreCredit, rhs: Laurel_V1_StoreCredit) -> Bool {
+    if lhs.currencyCode != rhs.currencyCode {return false}
+    if lhs.availableMinor != rhs.availableMinor {return false}
+    if lhs.heldMinor != rhs.heldMinor {return false}
+    if lhs.debtMinor != rhs.debtMinor {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2111,7 +2623,7 @@ nonisolated extension Laurel_V1_GetBalanceResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Laurel_V1_LedgerEntry: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".LedgerEntry"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entry_id\0\u{3}member_id\0\u{1}kind\0\u{3}available_delta\0\u{3}held_delta\0\u{3}available_after\0\u{3}held_after\0\u{1}reference\0\u{1}reason\0\u{3}created_at\0\u{3}debt_delta\0\u{3}debt_after\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}entry_id\0\u{3}member_id\0\u{1}kind\0\u{3}available_delta\0\u{3}held_delta\0\u{3}available_after\0\u{3}held_after\0\u{1}reference\0\u{1}reason\0\u{3}created_at\0\u{3}debt_delta\0\u{3}debt_after\0\u{1}rule\0\u{3}program_version\0\u{3}currency_code\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2131,6 +2643,9 @@ nonisolated extension Laurel_V1_LedgerEntry: SwiftProtobuf.Message, SwiftProtobu
       case 10: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
       case 11: try { try decoder.decodeSingularInt64Field(value: &self.debtDelta) }()
       case 12: try { try decoder.decodeSingularInt64Field(value: &self.debtAfter) }()
+      case 13: try { try decoder.decodeSingularStringField(value: &self.rule) }()
+      case 14: try { try decoder.decodeSingularInt64Field(value: &self.programVersion) }()
+      case 15: try { try decoder.decodeSingularStringField(value: &self.currencyCode) }()
       default: break
       }
     }
@@ -2177,6 +2692,15 @@ nonisolated extension Laurel_V1_LedgerEntry: SwiftProtobuf.Message, SwiftProtobu
     if self.debtAfter != 0 {
       try visitor.visitSingularInt64Field(value: self.debtAfter, fieldNumber: 12)
     }
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 13)
+    }
+    if self.programVersion != 0 {
+      try visitor.visitSingularInt64Field(value: self.programVersion, fieldNumber: 14)
+    }
+    if !self.currencyCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.currencyCode, fieldNumber: 15)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2193,6 +2717,9 @@ nonisolated extension Laurel_V1_LedgerEntry: SwiftProtobuf.Message, SwiftProtobu
     if lhs._createdAt != rhs._createdAt {return false}
     if lhs.debtDelta != rhs.debtDelta {return false}
     if lhs.debtAfter != rhs.debtAfter {return false}
+    if lhs.rule != rhs.rule {return false}
+    if lhs.programVersion != rhs.programVersion {return false}
+    if lhs.currencyCode != rhs.currencyCode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2200,7 +2727,7 @@ nonisolated extension Laurel_V1_LedgerEntry: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Laurel_V1_ListLedgerRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListLedgerRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}page_size\0\u{3}page_token\0\u{3}currency_code\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2211,6 +2738,7 @@ nonisolated extension Laurel_V1_ListLedgerRequest: SwiftProtobuf.Message, SwiftP
       case 1: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
       case 2: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.currencyCode) }()
       default: break
       }
     }
@@ -2226,6 +2754,9 @@ nonisolated extension Laurel_V1_ListLedgerRequest: SwiftProtobuf.Message, SwiftP
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 3)
     }
+    if !self.currencyCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.currencyCode, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2233,6 +2764,7 @@ nonisolated extension Laurel_V1_ListLedgerRequest: SwiftProtobuf.Message, SwiftP
     if lhs.memberID != rhs.memberID {return false}
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs.currencyCode != rhs.currencyCode {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2275,7 +2807,7 @@ nonisolated extension Laurel_V1_ListLedgerResponse: SwiftProtobuf.Message, Swift
 
 nonisolated extension Laurel_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Hold"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hold_id\0\u{3}member_id\0\u{1}points\0\u{1}status\0\u{3}created_at\0\u{3}expires_at\0\u{1}reason\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}hold_id\0\u{3}member_id\0\u{1}points\0\u{1}status\0\u{3}created_at\0\u{3}expires_at\0\u{1}reason\0\u{1}credit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2290,6 +2822,7 @@ nonisolated extension Laurel_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
       case 5: try { try decoder.decodeSingularMessageField(value: &self._createdAt) }()
       case 6: try { try decoder.decodeSingularMessageField(value: &self._expiresAt) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      case 8: try { try decoder.decodeSingularMessageField(value: &self._credit) }()
       default: break
       }
     }
@@ -2321,6 +2854,9 @@ nonisolated extension Laurel_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if !self.reason.isEmpty {
       try visitor.visitSingularStringField(value: self.reason, fieldNumber: 7)
     }
+    try { if let v = self._credit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 8)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2332,6 +2868,7 @@ nonisolated extension Laurel_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
     if lhs._createdAt != rhs._createdAt {return false}
     if lhs._expiresAt != rhs._expiresAt {return false}
     if lhs.reason != rhs.reason {return false}
+    if lhs._credit != rhs._credit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2339,7 +2876,7 @@ nonisolated extension Laurel_V1_Hold: SwiftProtobuf.Message, SwiftProtobuf._Mess
 
 nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HoldPointsRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}hold_id\0\u{1}points\0\u{3}ttl_seconds\0\u{1}reason\0\u{3}min_tier\0\u{3}redemption_id\0\u{3}partner_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}hold_id\0\u{1}points\0\u{3}ttl_seconds\0\u{1}reason\0\u{3}min_tier\0\u{3}redemption_id\0\u{3}partner_id\0\u{1}credit\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2355,12 +2892,17 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
       case 6: try { try decoder.decodeSingularStringField(value: &self.minTier) }()
       case 7: try { try decoder.decodeSingularStringField(value: &self.redemptionID) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.partnerID) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._credit) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.memberID.isEmpty {
       try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 1)
     }
@@ -2385,6 +2927,9 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
     if !self.partnerID.isEmpty {
       try visitor.visitSingularStringField(value: self.partnerID, fieldNumber: 8)
     }
+    try { if let v = self._credit {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2397,6 +2942,7 @@ nonisolated extension Laurel_V1_HoldPointsRequest: SwiftProtobuf.Message, SwiftP
     if lhs.minTier != rhs.minTier {return false}
     if lhs.redemptionID != rhs.redemptionID {return false}
     if lhs.partnerID != rhs.partnerID {return false}
+    if lhs._credit != rhs._credit {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2739,90 +3285,58 @@ nonisolated extension Laurel_V1_ReversePurchaseRequest: SwiftProtobuf.Message, S
 
 nonisolated extension Laurel_V1_ReversePurchaseResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ReversePurchaseResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}points_reversed\0\u{1}balance\0\u{1}entry\0\u{3}refunded_total\0")
-
-  fileprivate class _StorageClass {
-    var _pointsReversed: Int64 = 0
-    var _balance: Laurel_V1_Balance? = nil
-    var _entry: Laurel_V1_LedgerEntry? = nil
-    var _refundedTotal: Laurel_V1_Money? = nil
-
-      // This property is used as the initial default value for new instances of the type.
-      // The type itself is protecting the reference to its storage via CoW semantics.
-      // This will force a copy to be made of this reference when the first mutation occurs;
-      // hence, it is safe to mark this as `nonisolated(unsafe)`.
-      static nonisolated(unsafe) let defaultInstance = _StorageClass()
-
-    private init() {}
-
-    init(copying source: _StorageClass) {
-      _pointsReversed = source._pointsReversed
-      _balance = source._balance
-      _entry = source._entry
-      _refundedTotal = source._refundedTotal
-    }
-  }
-
-  fileprivate mutating func _uniqueStorage() -> _StorageClass {
-    if !isKnownUniquelyReferenced(&_storage) {
-      _storage = _StorageClass(copying: _storage)
-    }
-    return _storage
-  }
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}points_reversed\0\u{1}balance\0\u{4}\u{2}refunded_total\0\u{1}entries\0\u{3}cashback_reversed\0\u{1}tier\0\u{b}entry\0\u{c}\u{3}\u{1}")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
-    _ = _uniqueStorage()
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      while let fieldNumber = try decoder.nextFieldNumber() {
-        // The use of inline closures is to circumvent an issue where the compiler
-        // allocates stack space for every case branch when no optimizations are
-        // enabled. https://github.com/apple/swift-protobuf/issues/1034
-        switch fieldNumber {
-        case 1: try { try decoder.decodeSingularInt64Field(value: &_storage._pointsReversed) }()
-        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._balance) }()
-        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._entry) }()
-        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._refundedTotal) }()
-        default: break
-        }
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.pointsReversed) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._balance) }()
+      case 4: try { try decoder.decodeSingularMessageField(value: &self._refundedTotal) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.entries) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._cashbackReversed) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.tier) }()
+      default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
-    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
-      // The use of inline closures is to circumvent an issue where the compiler
-      // allocates stack space for every if/case branch local when no optimizations
-      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
-      // https://github.com/apple/swift-protobuf/issues/1182
-      if _storage._pointsReversed != 0 {
-        try visitor.visitSingularInt64Field(value: _storage._pointsReversed, fieldNumber: 1)
-      }
-      try { if let v = _storage._balance {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
-      } }()
-      try { if let v = _storage._entry {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
-      } }()
-      try { if let v = _storage._refundedTotal {
-        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
-      } }()
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.pointsReversed != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsReversed, fieldNumber: 1)
+    }
+    try { if let v = self._balance {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._refundedTotal {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+    } }()
+    if !self.entries.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.entries, fieldNumber: 5)
+    }
+    try { if let v = self._cashbackReversed {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    if !self.tier.isEmpty {
+      try visitor.visitSingularStringField(value: self.tier, fieldNumber: 7)
     }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Laurel_V1_ReversePurchaseResponse, rhs: Laurel_V1_ReversePurchaseResponse) -> Bool {
-    if lhs._storage !== rhs._storage {
-      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
-        let _storage = _args.0
-        let rhs_storage = _args.1
-        if _storage._pointsReversed != rhs_storage._pointsReversed {return false}
-        if _storage._balance != rhs_storage._balance {return false}
-        if _storage._entry != rhs_storage._entry {return false}
-        if _storage._refundedTotal != rhs_storage._refundedTotal {return false}
-        return true
-      }
-      if !storagesAreEqual {return false}
-    }
+    if lhs.pointsReversed != rhs.pointsReversed {return false}
+    if lhs._balance != rhs._balance {return false}
+    if lhs._refundedTotal != rhs._refundedTotal {return false}
+    if lhs.entries != rhs.entries {return false}
+    if lhs._cashbackReversed != rhs._cashbackReversed {return false}
+    if lhs.tier != rhs.tier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -2830,7 +3344,7 @@ nonisolated extension Laurel_V1_ReversePurchaseResponse: SwiftProtobuf.Message, 
 
 nonisolated extension Laurel_V1_MemberEvent: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".MemberEvent"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cursor\0\u{3}member_id\0\u{1}kind\0\u{1}points\0\u{3}tier_from\0\u{3}tier_to\0\u{1}reference\0\u{3}redemption_id\0\u{3}occurred_at\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}cursor\0\u{3}member_id\0\u{1}kind\0\u{1}points\0\u{3}tier_from\0\u{3}tier_to\0\u{1}reference\0\u{3}redemption_id\0\u{3}occurred_at\0\u{1}rule\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2847,6 +3361,7 @@ nonisolated extension Laurel_V1_MemberEvent: SwiftProtobuf.Message, SwiftProtobu
       case 7: try { try decoder.decodeSingularStringField(value: &self.reference) }()
       case 8: try { try decoder.decodeSingularStringField(value: &self.redemptionID) }()
       case 9: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
+      case 10: try { try decoder.decodeSingularStringField(value: &self.rule) }()
       default: break
       }
     }
@@ -2884,6 +3399,9 @@ nonisolated extension Laurel_V1_MemberEvent: SwiftProtobuf.Message, SwiftProtobu
     try { if let v = self._occurredAt {
       try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
     } }()
+    if !self.rule.isEmpty {
+      try visitor.visitSingularStringField(value: self.rule, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -2897,6 +3415,7 @@ nonisolated extension Laurel_V1_MemberEvent: SwiftProtobuf.Message, SwiftProtobu
     if lhs.reference != rhs.reference {return false}
     if lhs.redemptionID != rhs.redemptionID {return false}
     if lhs._occurredAt != rhs._occurredAt {return false}
+    if lhs.rule != rhs.rule {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

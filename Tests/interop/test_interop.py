@@ -667,8 +667,8 @@ def test_members_enroll_purchase_ledger(pb, members):
     first = members.RecordPurchase(purchase, timeout=RPC_TIMEOUT)
     assert first.points_earned == 123  # 1 point per whole USD, rounded down
     assert first.balance.available == 123
-    assert first.entry.kind == m.LEDGER_ENTRY_KIND_EARN
-    assert first.entry.available_delta == 123
+    assert first.entries[0].kind == m.LEDGER_ENTRY_KIND_EARN
+    assert first.entries[0].available_delta == 123
 
     # Idempotent on order_id: same result, nothing earned twice.
     again = members.RecordPurchase(purchase, timeout=RPC_TIMEOUT)
@@ -1251,8 +1251,8 @@ def test_partial_refunds_reverse_points_and_spent_points_become_debt(cluster, pb
     assert first.balance.available == 75
     assert first.balance.debt == 0
     assert first.refunded_total == pb.common.Money(currency_code="USD", minor_units=2500)
-    assert first.entry.kind == m.LEDGER_ENTRY_KIND_REVERSE
-    assert first.entry.available_delta == -25
+    assert first.entries[0].kind == m.LEDGER_ENTRY_KIND_REVERSE
+    assert first.entries[0].available_delta == -25
     # The same refund again changes nothing.
     again = acme.members.ReversePurchase(first_request, timeout=RPC_TIMEOUT)
     assert again.points_reversed == 25
@@ -1294,9 +1294,9 @@ def test_partial_refunds_reverse_points_and_spent_points_become_debt(cluster, pb
     assert rest.points_reversed == 75
     assert rest.balance.available == 0
     assert rest.balance.debt == 60
-    assert rest.entry.available_delta == -15
-    assert rest.entry.debt_delta == 60
-    assert rest.entry.debt_after == 60
+    assert rest.entries[0].available_delta == -15
+    assert rest.entries[0].debt_delta == 60
+    assert rest.entries[0].debt_after == 60
     assert rest.refunded_total == pb.common.Money(currency_code="USD", minor_units=10000)
 
     # Nothing is left to refund.
@@ -1314,7 +1314,7 @@ def test_partial_refunds_reverse_points_and_spent_points_become_debt(cluster, pb
     assert paid.points_earned == 40
     assert paid.balance.available == 0
     assert paid.balance.debt == 20
-    assert paid.entry.debt_delta == -40
+    assert paid.entries[0].debt_delta == -40
     after = earn(pb, acme.members, member.member_id, 5000)
     assert after.balance.available == 30
     assert after.balance.debt == 0

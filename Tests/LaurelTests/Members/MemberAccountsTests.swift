@@ -78,15 +78,15 @@ import Testing
         #expect(bhd.pointsEarned == 1)
         let small = try await accounts.recordPurchase(PurchaseRequest(memberId: member.id, orderId: "o4", currencyCode: "USD", amountMinor: 99))
         #expect(small.pointsEarned == 0)
-        #expect(small.entry == nil)
+        #expect(small.entries.isEmpty)
         #expect(small.balance.available == 123 + 1_234 + 1)
         #expect(small.balance.lifetimeEarned == 123 + 1_234 + 1)
         try await expectLedgerBalances(accounts.database)
     }
 
-    @Test func theBaseRateIsConfigurable() async throws {
-        let generous = MemberAccounts(database: accounts.database, clock: clock.wallClock, earnPolicy: EarnPolicy(pointsPerMajorUnit: 10))
-        let member = try await activeMember()
+    @Test func theBaseRateOfTheFirstProgrammeIsConfigurable() async throws {
+        let generous = try MemberAccounts(database: .inMemory(), clock: clock.wallClock, program: .initial(pointsPerUnit: 10))
+        let member = try await generous.enroll(EnrollRequest(externalId: "generous-1"))
         let result = try await generous.recordPurchase(PurchaseRequest(memberId: member.id, orderId: "o", currencyCode: "EUR", amountMinor: 1_050))
         #expect(result.pointsEarned == 100)
     }

@@ -82,8 +82,9 @@ import Testing
             let first = try await members.recordPurchase(request)
             #expect(first.pointsEarned == 49)
             #expect(first.balance.available == 49)
-            #expect(first.entry.kind == .earn)
-            #expect(first.entry.reference == "pos-1001")
+            #expect(first.entries.map(\.kind) == [.earn])
+            #expect(first.entries.map(\.rule) == ["base"])
+            #expect(first.entries.first?.reference == "pos-1001")
             let again = try await members.recordPurchase(request)
             #expect(again == first)
 

@@ -37,7 +37,7 @@ import Testing
         #expect(first.pointsReversed == 25)
         #expect(first.balance.available == 75)
         #expect(first.refundedTotal == (try usd(2_500)))
-        #expect(first.entry?.kind == .reverse)
+        #expect(first.entries.map(\.kind) == [.reverse])
 
         // A replay changes nothing and answers the same.
         #expect(try await accounts.reversePurchase(ReversalRequest(orderId: "o-1", refundId: "r-1", lines: [RefundedLine(sku: "TEE", quantity: 1)])) == first)
@@ -82,14 +82,14 @@ import Testing
         #expect(refund.pointsReversed == 100)
         #expect(refund.balance.available == 0)
         #expect(refund.balance.debt == 80)
-        #expect(refund.entry?.availableDelta == -20)
-        #expect(refund.entry?.debtDelta == 80)
+        #expect(refund.entries.first?.availableDelta == -20)
+        #expect(refund.entries.first?.debtDelta == 80)
 
         let next = try await accounts.recordPurchase(PurchaseRequest(memberId: member.id, orderId: "o-4", currencyCode: "USD", amountMinor: 5_000))
         #expect(next.pointsEarned == 50)
         #expect(next.balance.available == 0)
         #expect(next.balance.debt == 30)
-        #expect(next.entry?.debtDelta == -50)
+        #expect(next.entries.first?.debtDelta == -50)
         let after = try await accounts.recordPurchase(PurchaseRequest(memberId: member.id, orderId: "o-5", currencyCode: "USD", amountMinor: 5_000))
         #expect(after.balance.available == 20)
         #expect(after.balance.debt == 0)

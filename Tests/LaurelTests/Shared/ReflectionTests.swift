@@ -29,7 +29,10 @@ private let hosted = [
         }
         let files = try descriptors(in: try #require(answers.first))
         #expect(files.first?.name == "laurel/v1/members.proto")
-        #expect(Set(files.map(\.name)) == ["laurel/v1/members.proto", "laurel/v1/common.proto", "google/protobuf/timestamp.proto"])
+        #expect(
+            Set(files.map(\.name)) == [
+                "laurel/v1/members.proto", "laurel/v1/program.proto", "laurel/v1/common.proto", "google/protobuf/timestamp.proto",
+            ])
         expectClosedUnderImports(files)
 
         let service = try #require(files.first?.service.first { $0.name == "MemberService" })

@@ -47,7 +47,11 @@ struct PurchasesCommand: AsyncParsableCommand {
             try await global.run { laurel, output in
                 let response = try await laurel.members { try await $0.recordPurchase(request, options: laurel.call) }
                 var rows = [("order id", orderID), ("amount", request.amount.display), ("points earned", "\(response.pointsEarned)")]
-                if response.hasEntry { rows += [("entry", "\(response.entry.entryID)")] }
+                rows += response.entries.map { ("points by \($0.rule)", "\($0.availableDelta - $0.debtDelta) (entry \($0.entryID))") }
+                if response.pointsCapped > 0 { rows += [("capped", "\(response.pointsCapped)")] }
+                if !response.noPointsReason.isEmpty { rows += [("no points because", response.noPointsReason)] }
+                if response.hasCashback { rows += [("cashback", response.cashback.display)] }
+                rows += [("programme version", "\(response.programVersion)")]
                 try output.show(response, .details(rows + response.balance.detailRows))
             }
         }
@@ -104,7 +108,8 @@ struct PurchasesCommand: AsyncParsableCommand {
                     ("points reversed", "\(response.pointsReversed)"),
                     ("refunded so far", response.refundedTotal.display),
                 ]
-                if response.hasEntry { rows += [("entry", "\(response.entry.entryID)")] }
+                rows += response.entries.map { ("reversed \($0.rule)", "\($0.debtDelta - $0.availableDelta) (entry \($0.entryID))") }
+                if response.hasCashbackReversed { rows += [("cashback reversed", response.cashbackReversed.display)] }
                 try output.show(response, .details(rows + response.balance.detailRows))
             }
         }

@@ -20,12 +20,7 @@ extension Laurel_V1_Reward {
             $0.active = reward.active
             $0.archived = reward.archived
             $0.discountPercent = Int32(reward.discountPercent)
-            if let value = reward.value {
-                $0.value = .with { money in
-                    money.currencyCode = value.currency.code
-                    money.minorUnits = value.minorUnits
-                }
-            }
+            if let value = reward.value { $0.value = .init(value) }
             $0.productSku = reward.productSku ?? ""
             $0.createdAt = .init(reward.createdAt)
             $0.updatedAt = .init(reward.updatedAt)

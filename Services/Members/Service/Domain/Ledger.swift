@@ -12,6 +12,8 @@ public enum LedgerKind: String, Codable, Sendable, CaseIterable {
     case refund = "REFUND"
     case reverse = "REVERSE"
     case expire = "EXPIRE"
+    /// Points not from a purchase: enrolment, birthday, referral.
+    case bonus = "BONUS"
 }
 
 /// One change to a member's balances. Entries are only ever appended, and the
@@ -33,6 +35,10 @@ public struct LedgerEntry: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     /// when earnings repay the debt.
     @Defaulted public var debtDelta: Points = 0
     @Defaulted public var debtAfter: Points = 0
+    /// The rule that produced the points ("base", "tier:GOLD", …), "" for
+    /// entries that only move points.
+    @Defaulted public var rule: String = ""
+    @Defaulted public var programVersion: Int64 = 0
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID

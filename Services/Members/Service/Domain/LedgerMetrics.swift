@@ -8,7 +8,7 @@ extension MemberAccounts {
     func countPoints(_ db: Database, _ kind: LedgerKind, available: Points, held: Points) {
         let metrics = pointsMetrics
         switch kind {
-        case .earn:
+        case .earn, .bonus:
             db.afterNextTransaction { _ in metrics.issued(available) }
         case .adjust where available > 0:
             db.afterNextTransaction { _ in metrics.issued(available) }

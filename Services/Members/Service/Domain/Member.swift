@@ -32,6 +32,20 @@ public struct Member: Codable, Sendable, Equatable, FetchableRecord, Persistable
     @Defaulted public var partnerId: String = ""
     /// Points owed after a refund reversed points already spent.
     @Defaulted public var debt: Points = 0
+    /// What others enrol with to become this member's referees.
+    public var referralCode: String?
+    /// The referrer's member id, or "".
+    @Defaulted public var referredBy: String = ""
+    /// The lowest tier evaluation may leave the member in; "" = the first.
+    @Defaulted public var tierFloor: String = ""
+    /// The tier before the last upgrade: a refund never takes the member below it.
+    @Defaulted public var previousTier: String = ""
+    /// When the tier is next re-evaluated; nil when it never is.
+    public var tierReviewAt: Instant?
+    /// 1...12, kept beside the birth date so the birthday sweep is one index scan.
+    public var birthMonth: Int?
+    /// The last year a birthday bonus was granted; 0 if never.
+    @Defaulted public var birthdayBonusYear: Int64 = 0
 
     public var balance: Balance {
         Balance(memberId: id, available: available, held: held, lifetimeEarned: lifetimeEarned, debt: debt)
@@ -61,13 +75,45 @@ public struct EnrollRequest: Codable, Sendable, Equatable {
     public var displayName: String
     public var birthDate: String
     public var attributes: [String: String]
+    /// Another member's referral code, or "".
+    public var referralCode: String
 
-    public init(externalId: String, email: String = "", displayName: String = "", birthDate: String = "", attributes: [String: String] = [:]) {
+    public init(
+        externalId: String, email: String = "", displayName: String = "", birthDate: String = "", attributes: [String: String] = [:],
+        referralCode: String = ""
+    ) {
         self.externalId = externalId
         self.email = email
         self.displayName = displayName
         self.birthDate = birthDate
         self.attributes = attributes
+        self.referralCode = referralCode
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case externalId, email, displayName, birthDate, attributes, referralCode
+    }
+
+    /// The idempotency fingerprint: an empty referral code is left out, so a
+    /// request stored before referrals existed still matches.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(externalId, forKey: .externalId)
+        try container.encode(email, forKey: .email)
+        try container.encode(displayName, forKey: .displayName)
+        try container.encode(birthDate, forKey: .birthDate)
+        try container.encode(attributes, forKey: .attributes)
+        if !referralCode.isEmpty { try container.encode(referralCode, forKey: .referralCode) }
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        externalId = try container.decode(String.self, forKey: .externalId)
+        email = try container.decode(String.self, forKey: .email)
+        displayName = try container.decode(String.self, forKey: .displayName)
+        birthDate = try container.decode(String.self, forKey: .birthDate)
+        attributes = try container.decode([String: String].self, forKey: .attributes)
+        referralCode = try container.decodeIfPresent(String.self, forKey: .referralCode) ?? ""
     }
 }
 
@@ -82,11 +128,17 @@ public struct UpdateMemberRequest: Sendable, Equatable {
     public var removeAttributes: [String]
     public var status: MemberStatus?
     public var tier: String?
+    /// "" clears the floor.
+    public var tierFloor: String?
+    public var referralCode: String?
 
     public init(
         memberId: String, email: String? = nil, displayName: String? = nil, birthDate: String? = nil,
-        setAttributes: [String: String] = [:], removeAttributes: [String] = [], status: MemberStatus? = nil, tier: String? = nil
+        setAttributes: [String: String] = [:], removeAttributes: [String] = [], status: MemberStatus? = nil, tier: String? = nil,
+        tierFloor: String? = nil, referralCode: String? = nil
     ) {
+        self.tierFloor = tierFloor
+        self.referralCode = referralCode
         self.memberId = memberId
         self.email = email
         self.displayName = displayName
@@ -107,6 +159,11 @@ public struct TierOrder: Sendable, Equatable {
             throw InvalidArgument("tiers", "must list distinct tier codes, lowest first")
         }
         for code in codes { _ = try Validate.identifier(code, field: "tiers") }
+        self.codes = codes
+    }
+
+    /// Codes a validated programme already checked.
+    init(unchecked codes: [String]) {
         self.codes = codes
     }
 

@@ -7,21 +7,20 @@ import LaurelShared
 public struct MemberAccounts: Sendable {
     public let database: MembersDatabase
     public let clock: WallClock
-    public let earnPolicy: EarnPolicy
-    public let tiers: TierOrder
+    /// The programme's rules, versioned in the database.
+    public let programs: ProgramBook
     /// Woken after every write, for the event streams.
     public let feed: ChangeFeed
     let pointsMetrics: PointsMetrics
     public let expiryPolicy: ExpiryPolicy
 
     public init(
-        database: MembersDatabase, clock: WallClock = .system, earnPolicy: EarnPolicy = EarnPolicy(), tiers: TierOrder = .standard,
+        database: MembersDatabase, clock: WallClock = .system, program: ProgramRules = .initial(),
         feed: ChangeFeed = ChangeFeed(), metrics: LaurelMetrics = LaurelMetrics(), expiryPolicy: ExpiryPolicy = .never
     ) {
         self.database = database
         self.clock = clock
-        self.earnPolicy = earnPolicy
-        self.tiers = tiers
+        self.programs = ProgramBook(initial: program)
         self.feed = feed
         self.expiryPolicy = expiryPolicy
         self.pointsMetrics = metrics.points
@@ -43,6 +42,7 @@ public struct MemberAccounts: Sendable {
         let displayName = try Validate.text(request.displayName, field: "display_name", maxLength: 200)
         let birthDate = try request.birthDate.isEmpty ? nil : pastDate(request.birthDate, field: "birth_date")
         let attributes = try Validate.attributes(request.attributes)
+        if !request.referralCode.isEmpty { _ = try Validate.identifier(request.referralCode, field: "referral_code") }
         let now = clock.now
 
         return try await write { db in
@@ -60,13 +60,19 @@ public struct MemberAccounts: Sendable {
                     return MembersError.memberAlreadyExists(externalId: externalId, memberId: existing?.id ?? "")
                 }
             ) {
+                let program = try programs.stored(db, now: now)
                 var member = Member(
                     id: Identifier.make(prefix: "mbr"), externalId: externalId, email: email, displayName: displayName,
-                    birthDate: birthDate, attributes: attributes, status: .active, tier: tiers.entry,
-                    available: 0, held: 0, lifetimeEarned: 0, enrolledAt: now, updatedAt: now, partnerId: scope.partnerId)
+                    birthDate: birthDate, attributes: attributes, status: .active, tier: program.rules.tierOrder.entry,
+                    available: 0, held: 0, lifetimeEarned: 0, enrolledAt: now, updatedAt: now, partnerId: scope.partnerId,
+                    referralCode: Identifier.randomBase32(count: 10, uppercase: true), birthMonth: birthDate?.month)
                 try member.insert(db)
                 member.seq = db.lastInsertedRowID
                 try MemberEvent.append(db, member, .enrolled, tierTo: member.tier, now: now)
+                if !request.referralCode.isEmpty {
+                    try applyReferralCode(db, &member, code: request.referralCode, scope: scope, now: now)
+                }
+                try grantEnrolmentBonus(db, &member, program: program, now: now)
                 return member
             }
         }
@@ -99,27 +105,33 @@ public struct MemberAccounts: Sendable {
         let displayName = try request.displayName.map { try Validate.text($0, field: "display_name", maxLength: 200) }
         let birthDate: CalendarDate?? = try request.birthDate.map { try $0.isEmpty ? nil : pastDate($0, field: "birth_date") }
         let setAttributes = try Validate.attributes(request.setAttributes, field: "set_attributes")
-        if let tier = request.tier, tiers.rank(of: tier) == nil {
-            throw InvalidArgument("tier", "must be one of \(tiers.codes.joined(separator: ", "))")
-        }
+        if let code = request.referralCode { _ = try Validate.identifier(code, field: "referral_code") }
         let now = clock.now
 
         return try await write { db in
             var member = try Self.member(db, memberId, scope: scope)
-            let tierBefore = member.tier
+            let program = try programs.stored(db, now: now)
+            let tiers = program.rules.tierOrder
+            for (field, code) in [("tier", request.tier), ("tier_floor", request.tierFloor)] {
+                if let code, !(field == "tier_floor" && code.isEmpty), tiers.rank(of: code) == nil {
+                    throw InvalidArgument(field, "must be one of \(tiers.codes.joined(separator: ", "))")
+                }
+            }
             if let email { member.email = email }
             if let displayName { member.displayName = displayName }
-            if let birthDate { member.birthDate = birthDate }
+            if let birthDate {
+                member.birthDate = birthDate
+                member.birthMonth = birthDate?.month
+            }
             for key in request.removeAttributes { member.attributes[key] = nil }
             member.attributes.merge(setAttributes) { _, new in new }
             _ = try Validate.attributes(member.attributes, field: "set_attributes")
             if let status = request.status { member.status = status }
-            if let tier = request.tier { member.tier = tier }
             member.updatedAt = now
             try member.update(db)
-            if member.tier != tierBefore {
-                try MemberEvent.append(db, member, .tierChanged, tierFrom: tierBefore, tierTo: member.tier, now: now)
-            }
+            if let floor = request.tierFloor { try setTierFloor(db, &member, floor, program: program, now: now) }
+            if let tier = request.tier { try assignTier(db, &member, tier, program: program, now: now) }
+            if let code = request.referralCode { try applyReferralCode(db, &member, code: code, scope: scope, now: now) }
             return member
         }
     }
@@ -156,29 +168,62 @@ public struct MemberAccounts: Sendable {
         if let occurredAt = request.occurredAt, occurredAt > now.adding(seconds: 300) {
             throw InvalidArgument("occurred_at", "must not be in the future")
         }
-        let points = earnPolicy.points(for: amount)
+        let occurredAt = request.occurredAt ?? now
 
         return try await write { db in
             try IdempotencyKeys.run(db, scope: "purchase", key: orderId, field: "order_id", request: request, now: now) {
                 var member = try Self.member(db, memberId, scope: scope)
                 try Self.requireActive(member)
-                var entry: LedgerEntry?
-                if points > 0 {
-                    entry = try earn(db, &member, points, reference: orderId, reason: "purchase", now: now)
+                let program = try programs.stored(db, now: now)
+                let earning = EarnCalculator(rules: program.rules, campaigns: try Self.campaigns(db, activeAt: occurredAt))
+                    .earning(
+                        for: member, amount: amount, lines: request.lines,
+                        capRoom: try Self.capRoom(db, memberId: memberId, at: occurredAt, rules: program.rules.earn))
+                let entries = try earning.byRule.map { rule in
+                    try earn(
+                        db, &member, rule.points, reference: orderId, reason: "purchase",
+                        rule: RuleVersion(rule: rule.rule, version: program.version), now: now)
                 }
-                try PurchaseRecord(
+                var purchase = PurchaseRecord(
                     orderId: orderId, memberId: memberId, currencyCode: currency.code, amountMinor: amount.minorUnits,
-                    pointsEarned: points, ledgerEntryId: entry?.id, occurredAt: request.occurredAt ?? now, recordedAt: now
-                ).insert(db)
+                    pointsEarned: earning.points, ledgerEntryId: entries.first?.id, occurredAt: occurredAt, recordedAt: now,
+                    programVersion: program.version)
+                try purchase.insert(db)
                 for (index, line) in request.lines.enumerated() {
                     try PurchaseLineRecord(
                         orderId: orderId, lineNo: index, sku: line.sku, category: line.category,
                         quantity: line.quantity, unitPriceMinor: line.unitPriceMinor
                     ).insert(db)
                 }
-                return PurchaseResult(pointsEarned: points, balance: member.balance, entry: entry)
+                try PurchaseEarningRecord.insert(db, earning, orderId: orderId, version: program.version)
+                let cashback = try creditCashback(db, &member, &purchase, eligibleSpendMinor: earning.eligibleSpendMinor, program: program, now: now)
+                try reconsiderTier(db, &member, program: program, now: now)
+                if earning.points > 0 { try rewardReferral(db, referee: &member, orderId: orderId, program: program, now: now) }
+                return PurchaseResult(
+                    pointsEarned: earning.points, balance: member.balance, entries: entries, earning: earning,
+                    programVersion: program.version, cashback: cashback)
             }
         }
+    }
+
+    /// What the earning caps still allow a member in the day, ISO week and
+    /// month (UTC) of a purchase; nil when there is no cap.
+    static func capRoom(_ db: Database, memberId: String, at instant: Instant, rules: EarnRules) throws -> Points? {
+        var calendar = Calendar(identifier: .iso8601)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        var room: Points?
+        for (cap, period) in [(rules.dailyCap, Calendar.Component.day), (rules.weeklyCap, .weekOfYear), (rules.monthlyCap, .month)] where cap > 0 {
+            guard let interval = calendar.dateInterval(of: period, for: instant.date) else { continue }
+            let used = try Points.fetchOne(
+                db,
+                sql: """
+                    SELECT COALESCE(SUM(points_earned - points_reversed), 0) FROM purchase
+                    WHERE member_id = ? AND occurred_at >= ? AND occurred_at < ?
+                    """,
+                arguments: [memberId, Instant(interval.start), Instant(interval.end)]) ?? 0
+            room = min(room ?? .max, max(0, cap - used))
+        }
+        return room
     }
 
     public func adjust(_ request: AdjustRequest) async throws -> AdjustResult {
@@ -194,7 +239,9 @@ public struct MemberAccounts: Sendable {
             try IdempotencyKeys.run(db, scope: "adjust", key: requestId, field: "request_id", request: request, now: now) {
                 var member = try Self.member(db, memberId)
                 if member.status == .closed { throw MembersError.memberNotActive(memberId: memberId, status: member.status) }
-                let entry = try post(db, &member, kind: .adjust, available: request.delta, reference: requestId, reason: reason, now: now)
+                let entry = try post(
+                    db, &member, kind: .adjust, available: request.delta, reference: requestId, reason: reason,
+                    rule: RuleVersion(rule: "adjustment", version: 0), now: now)
                 return AdjustResult(entry: entry, balance: member.balance)
             }
         }
@@ -245,13 +292,6 @@ public struct MemberAccounts: Sendable {
         let points = try Validate.positive(request.points, field: "points")
         let ttl = try Validate.ttl(request.ttlSeconds)
         let reason = try Validate.text(request.reason, field: "reason", maxLength: 500)
-        let minRank: Int?
-        if request.minTier.isEmpty {
-            minRank = nil
-        } else {
-            guard let rank = tiers.rank(of: request.minTier) else { throw MembersError.unknownTier(request.minTier) }
-            minRank = rank
-        }
         let now = clock.now
 
         let partnerScope: AccessScope = request.partnerId.isEmpty ? .everyone : .partner(request.partnerId)
@@ -259,8 +299,12 @@ public struct MemberAccounts: Sendable {
             try IdempotencyKeys.run(db, scope: "hold", key: holdId, field: "hold_id", request: request, now: now) {
                 var member = try Self.member(db, memberId, scope: partnerScope)
                 try Self.requireActive(member)
-                if let minRank, (tiers.rank(of: member.tier) ?? -1) < minRank {
-                    throw MembersError.tierTooLow(memberId: memberId, tier: member.tier, minTier: request.minTier)
+                if !request.minTier.isEmpty {
+                    let tiers = try programs.current(db).rules.tierOrder
+                    guard let minRank = tiers.rank(of: request.minTier) else { throw MembersError.unknownTier(request.minTier) }
+                    if (tiers.rank(of: member.tier) ?? -1) < minRank {
+                        throw MembersError.tierTooLow(memberId: memberId, tier: member.tier, minTier: request.minTier)
+                    }
                 }
                 guard try !Hold.exists(db, key: holdId) else { throw IdempotencyKeyReused(field: "hold_id", key: holdId) }
                 try post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
@@ -374,7 +418,7 @@ public struct MemberAccounts: Sendable {
     @discardableResult
     func post(
         _ db: Database, _ member: inout Member, kind: LedgerKind, available: Points, held: Points = 0, debt: Points = 0,
-        reference: String, reason: String, now: Instant
+        reference: String, reason: String, rule: RuleVersion? = nil, now: Instant
     ) throws -> LedgerEntry {
         let (newAvailable, overflowA) = member.available.addingReportingOverflow(available)
         let (newHeld, overflowH) = member.held.addingReportingOverflow(held)
@@ -382,7 +426,7 @@ public struct MemberAccounts: Sendable {
         // Earnings count in full even when part repays debt; a reversal takes
         // back what the purchase had counted.
         let credited: Points = switch kind {
-        case .earn, .reverse: available - debt
+        case .earn, .bonus, .reverse: available - debt
         case .adjust: max(available, 0)
         default: 0
         }
@@ -400,21 +444,25 @@ public struct MemberAccounts: Sendable {
         var entry = LedgerEntry(
             memberId: member.id, kind: kind, availableDelta: available, heldDelta: held,
             availableAfter: newAvailable, heldAfter: newHeld, reference: reference, reason: reason, createdAt: now,
-            debtDelta: debt, debtAfter: newDebt)
+            debtDelta: debt, debtAfter: newDebt, rule: rule?.rule ?? "", programVersion: rule?.version ?? 0)
         try entry.insert(db)
         try moveLots(db, member, kind: kind, available: available, reference: reference, now: now)
         if let event = MemberEvent.kind(of: kind) {
             let points = kind == .capture ? held : available - debt
-            try MemberEvent.append(db, member, event, points: points, reference: reference, now: now)
+            try MemberEvent.append(db, member, event, points: points, reference: reference, rule: rule?.rule ?? "", now: now)
         }
-        countPoints(db, kind, available: kind == .earn ? available - debt : available, held: held)
+        countPoints(db, kind, available: kind == .earn || kind == .bonus ? available - debt : available, held: held)
         return entry
     }
 
     /// Credits earned points, repaying any debt first.
-    func earn(_ db: Database, _ member: inout Member, _ points: Points, reference: String, reason: String, now: Instant) throws -> LedgerEntry {
+    func earn(
+        _ db: Database, _ member: inout Member, _ points: Points, kind: LedgerKind = .earn, reference: String, reason: String,
+        rule: RuleVersion, now: Instant
+    ) throws -> LedgerEntry {
         let repaid = min(member.debt, points)
-        return try post(db, &member, kind: .earn, available: points - repaid, debt: -repaid, reference: reference, reason: reason, now: now)
+        return try post(
+            db, &member, kind: kind, available: points - repaid, debt: -repaid, reference: reference, reason: reason, rule: rule, now: now)
     }
 
     /// Ends a HELD hold: captured spends the points, released and expired give

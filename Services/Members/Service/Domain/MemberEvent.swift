@@ -31,6 +31,8 @@ public struct MemberEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     public var reference: String
     public var redemptionId: String
     public var occurredAt: Instant
+    /// For points: the rule that earned or reversed them.
+    @Defaulted public var rule: String = ""
 
     public mutating func didInsert(_ inserted: InsertionSuccess) {
         id = inserted.rowID
@@ -38,11 +40,11 @@ public struct MemberEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
 
     static func append(
         _ db: Database, _ member: Member, _ kind: MemberEventKind, points: Points = 0, reference: String = "",
-        tierFrom: String = "", tierTo: String = "", redemptionId: String = "", now: Instant
+        tierFrom: String = "", tierTo: String = "", redemptionId: String = "", rule: String = "", now: Instant
     ) throws {
         var event = MemberEvent(
             memberId: member.id, partnerId: member.partnerId, kind: kind, points: points, tierFrom: tierFrom, tierTo: tierTo,
-            reference: reference, redemptionId: redemptionId, occurredAt: now)
+            reference: reference, redemptionId: redemptionId, occurredAt: now, rule: rule)
         try event.insert(db)
     }
 
@@ -51,7 +53,7 @@ public struct MemberEvent: Codable, Sendable, Equatable, FetchableRecord, Mutabl
     /// gaining or spending any.
     static func kind(of entry: LedgerKind) -> MemberEventKind? {
         switch entry {
-        case .earn: .pointsEarned
+        case .earn, .bonus: .pointsEarned
         case .adjust: .pointsAdjusted
         case .capture: .pointsSpent
         case .refund: .pointsRefunded

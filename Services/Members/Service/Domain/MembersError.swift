@@ -18,11 +18,23 @@ public enum MembersError: LaurelError, Equatable {
     case refundExceedsPurchase(orderId: String, detail: String)
     case apiKeyNotFound(String)
     case apiKeySecretAlreadyIssued(requestId: String, keyId: String)
+    case programVersionConflict(expected: Int64, current: Int64)
+    case tierInUse(String)
+    case campaignNotFound(String)
+    case campaignAlreadyExists(String)
+    case referralCodeNotFound(String)
+    case selfReferral(memberId: String)
+    case referralLoop(memberId: String, referrerId: String)
+    case alreadyReferred(memberId: String, referrerId: String)
+    case referralTooLate(memberId: String)
+    case insufficientCredit(memberId: String, currency: String, available: Int64, requested: Int64)
 
     public var code: RPCError.Code {
         switch self {
-        case .memberNotFound, .holdNotFound, .purchaseNotFound, .apiKeyNotFound: .notFound
-        case .memberAlreadyExists, .apiKeySecretAlreadyIssued: .alreadyExists
+        case .memberNotFound, .holdNotFound, .purchaseNotFound, .apiKeyNotFound, .campaignNotFound, .referralCodeNotFound: .notFound
+        case .memberAlreadyExists, .apiKeySecretAlreadyIssued, .campaignAlreadyExists: .alreadyExists
+        case .programVersionConflict, .tierInUse, .selfReferral, .referralLoop, .alreadyReferred, .referralTooLate, .insufficientCredit:
+            .failedPrecondition
         case .refundExceedsPurchase: .failedPrecondition
         case .memberNotActive, .insufficientPoints, .holdExpired, .holdNotHeld, .holdNotCaptured, .tierTooLow, .unknownTier:
             .failedPrecondition
@@ -47,6 +59,16 @@ public enum MembersError: LaurelError, Equatable {
         case .refundExceedsPurchase: "REFUND_EXCEEDS_PURCHASE"
         case .apiKeyNotFound: "API_KEY_NOT_FOUND"
         case .apiKeySecretAlreadyIssued: "API_KEY_SECRET_ALREADY_ISSUED"
+        case .programVersionConflict: "PROGRAM_VERSION_CONFLICT"
+        case .tierInUse: "TIER_IN_USE"
+        case .campaignNotFound: "CAMPAIGN_NOT_FOUND"
+        case .campaignAlreadyExists: "CAMPAIGN_ALREADY_EXISTS"
+        case .referralCodeNotFound: "REFERRAL_CODE_NOT_FOUND"
+        case .selfReferral: "SELF_REFERRAL"
+        case .referralLoop: "REFERRAL_LOOP"
+        case .alreadyReferred: "ALREADY_REFERRED"
+        case .referralTooLate: "REFERRAL_TOO_LATE"
+        case .insufficientCredit: "INSUFFICIENT_CREDIT"
         }
     }
 
@@ -84,6 +106,26 @@ public enum MembersError: LaurelError, Equatable {
             "API key '\(keyId)' not found"
         case .apiKeySecretAlreadyIssued(let requestId, let keyId):
             "request_id '\(requestId)' already created key \(keyId), whose secret was shown once; revoke it and create another"
+        case .programVersionConflict(let expected, let current):
+            "the programme is at version \(current), not \(expected): read it again and reapply the change"
+        case .tierInUse(let tier):
+            "tier '\(tier)' is held by members (or is their floor); move them to another tier before removing it"
+        case .campaignNotFound(let id):
+            "campaign '\(id)' not found"
+        case .campaignAlreadyExists(let id):
+            "campaign '\(id)' already exists with other details; campaigns are not edited: end it and create another"
+        case .referralCodeNotFound(let code):
+            "no member has referral code '\(code)'"
+        case .selfReferral(let memberId):
+            "member \(memberId) cannot be their own referrer"
+        case .referralLoop(let memberId, let referrerId):
+            "member \(referrerId) was referred, directly or not, by \(memberId): a referral may not loop"
+        case .alreadyReferred(let memberId, let referrerId):
+            "member \(memberId) was already referred by \(referrerId)"
+        case .referralTooLate(let memberId):
+            "member \(memberId) has already earned points on a purchase; a referral must come before"
+        case .insufficientCredit(let memberId, let currency, let available, let requested):
+            "member \(memberId) has \(available) \(currency) minor units of store credit available, \(requested) needed"
         }
     }
 
@@ -103,6 +145,15 @@ public enum MembersError: LaurelError, Equatable {
         case .refundExceedsPurchase(let orderId, _): ["order_id": orderId]
         case .apiKeyNotFound(let keyId): ["key_id": keyId]
         case .apiKeySecretAlreadyIssued(let requestId, let keyId): ["request_id": requestId, "key_id": keyId]
+        case .programVersionConflict(let expected, let current): ["expected_version": "\(expected)", "current_version": "\(current)"]
+        case .tierInUse(let tier): ["tier": tier]
+        case .campaignNotFound(let id), .campaignAlreadyExists(let id): ["campaign_id": id]
+        case .referralCodeNotFound(let code): ["referral_code": code]
+        case .selfReferral(let memberId), .referralTooLate(let memberId): ["member_id": memberId]
+        case .referralLoop(let memberId, let referrerId), .alreadyReferred(let memberId, let referrerId):
+            ["member_id": memberId, "referrer_id": referrerId]
+        case .insufficientCredit(let memberId, let currency, let available, let requested):
+            ["member_id": memberId, "currency_code": currency, "available": "\(available)", "requested": "\(requested)"]
         }
     }
 }

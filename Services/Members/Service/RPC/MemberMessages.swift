@@ -16,6 +16,46 @@ extension Laurel_V1_Member {
             $0.enrolledAt = .init(member.enrolledAt)
             $0.updatedAt = .init(member.updatedAt)
             $0.partnerID = member.partnerId
+            $0.referralCode = member.referralCode ?? ""
+            $0.referredBy = member.referredBy
+            $0.tierFloor = member.tierFloor
+        }
+    }
+}
+
+extension Laurel_V1_TierStatus {
+    init(_ status: TierStatus) {
+        self = .with {
+            $0.tier = status.tier
+            $0.basis = .init(status.basis)
+            $0.qualifyingValue = status.qualifyingValue
+            $0.spendCurrency = status.spendCurrency
+            $0.nextTier = status.nextTier
+            $0.neededForNextTier = status.neededForNextTier
+            $0.neededToKeepTier = status.neededToKeepTier
+            if let reviewAt = status.reviewAt { $0.reviewAt = .init(reviewAt) }
+            $0.tierFloor = status.tierFloor
+        }
+    }
+}
+
+extension Laurel_V1_LineEarning {
+    init(_ line: LineEarning) {
+        self = .with {
+            $0.lineNo = Int32(line.lineNo)
+            $0.sku = line.sku
+            $0.points = line.points
+            $0.rules = line.rules.map(Laurel_V1_RulePoints.init)
+            $0.excluded = line.excluded
+        }
+    }
+}
+
+extension Laurel_V1_RulePoints {
+    init(_ rule: RulePoints) {
+        self = .with {
+            $0.rule = rule.rule
+            $0.points = rule.points
         }
     }
 }
@@ -68,6 +108,8 @@ extension Laurel_V1_LedgerEntry {
             $0.createdAt = .init(entry.createdAt)
             $0.debtDelta = entry.debtDelta
             $0.debtAfter = entry.debtAfter
+            $0.rule = entry.rule
+            $0.programVersion = entry.programVersion
         }
     }
 }
@@ -84,6 +126,7 @@ extension Laurel_V1_LedgerEntryKind {
         case .refund: self = .refund
         case .reverse: self = .reverse
         case .expire: self = .expire
+        case .bonus: self = .bonus
         }
     }
 }
@@ -126,6 +169,7 @@ extension Laurel_V1_MemberEvent {
             $0.reference = event.reference
             $0.redemptionID = event.redemptionId
             $0.occurredAt = .init(event.occurredAt)
+            $0.rule = event.rule
         }
     }
 }

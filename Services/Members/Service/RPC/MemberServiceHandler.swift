@@ -14,7 +14,7 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     public func enrollMember(request: Laurel_V1_EnrollMemberRequest, context: ServerContext) async throws -> Laurel_V1_EnrollMemberResponse {
         let member = try await accounts.enroll(EnrollRequest(
             externalId: request.externalID, email: request.email, displayName: request.displayName,
-            birthDate: request.birthDate, attributes: request.attributes), scope: .current)
+            birthDate: request.birthDate, attributes: request.attributes, referralCode: request.referralCode), scope: .current)
         return .with { $0.member = .init(member) }
     }
 
@@ -26,13 +26,17 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
         case nil: throw InvalidArgument("lookup", "set member_id or external_id")
         }
         let member = try await accounts.member(lookup, scope: .current)
-        return .with { $0.member = .init(member) }
+        let status = try await accounts.tierStatus(of: member)
+        return .with {
+            $0.member = .init(member)
+            $0.tierStatus = .init(status)
+        }
     }
 
     public func updateMember(request: Laurel_V1_UpdateMemberRequest, context: ServerContext) async throws -> Laurel_V1_UpdateMemberResponse {
         // A partner keeps the profile up to date; status and tier are the programme's to set.
-        if Principal.current?.role == .partner, request.status != .unspecified || request.hasTier {
-            throw AccessError.roleNotAllowed(role: .partner, method: "UpdateMember with status or tier")
+        if Principal.current?.role == .partner, request.status != .unspecified || request.hasTier || request.hasTierFloor {
+            throw AccessError.roleNotAllowed(role: .partner, method: "UpdateMember with status, tier or tier_floor")
         }
         let status: MemberStatus? = request.status == .unspecified ? nil : try requireEnum(request.status, field: "status", MemberStatus.init)
         let member = try await accounts.update(UpdateMemberRequest(
@@ -43,7 +47,9 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
             setAttributes: request.setAttributes,
             removeAttributes: request.removeAttributes,
             status: status,
-            tier: request.hasTier ? request.tier : nil), scope: .current)
+            tier: request.hasTier ? request.tier : nil,
+            tierFloor: request.hasTierFloor ? request.tierFloor : nil,
+            referralCode: request.hasReferralCode ? request.referralCode : nil), scope: .current)
         return .with { $0.member = .init(member) }
     }
 
@@ -70,7 +76,13 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
         return .with {
             $0.pointsEarned = result.pointsEarned
             $0.balance = .init(result.balance)
-            if let entry = result.entry { $0.entry = .init(entry) }
+            $0.lines = result.earning.lines.map(Laurel_V1_LineEarning.init)
+            $0.orderRules = result.earning.orderRules.map(Laurel_V1_RulePoints.init)
+            $0.entries = result.entries.map(Laurel_V1_LedgerEntry.init)
+            $0.pointsCapped = result.earning.capped
+            $0.programVersion = result.programVersion
+            if let cashback = result.cashback { $0.cashback = .init(cashback) }
+            $0.noPointsReason = result.earning.noPointsReason
         }
     }
 
@@ -136,11 +148,10 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
         return .with {
             $0.pointsReversed = result.pointsReversed
             $0.balance = .init(result.balance)
-            if let entry = result.entry { $0.entry = .init(entry) }
-            $0.refundedTotal = .with {
-                $0.currencyCode = result.refundedTotal.currency.code
-                $0.minorUnits = result.refundedTotal.minorUnits
-            }
+            $0.entries = result.entries.map(Laurel_V1_LedgerEntry.init)
+            $0.refundedTotal = .init(result.refundedTotal)
+            if let cashback = result.cashbackReversed { $0.cashbackReversed = .init(cashback) }
+            $0.tier = result.tier
         }
     }
 

@@ -163,6 +163,111 @@ public struct MembersDatabase: Sendable {
                 SELECT id, 'before-expiry', updated_at, NULL, available, available FROM member WHERE available > 0
                 """)
         }
+        migrator.registerMigration("v4: programme versions, campaigns, tiers, referrals, store credit, earnings by rule") { db in
+            try db.create(table: "program") { t in
+                t.primaryKey("version", .integer)
+                t.column("rules", .jsonText).notNull()
+                t.column("created_at", .integer).notNull()
+            }
+            try db.create(table: "campaign") { t in
+                t.autoIncrementedPrimaryKey("seq")
+                t.column("id", .text).notNull().unique()
+                t.column("name", .text).notNull()
+                t.column("starts_at", .integer).notNull()
+                t.column("ends_at", .integer).notNull()
+                t.column("multiplier_percent", .integer).notNull()
+                t.column("bonus_points", .integer).notNull()
+                t.column("target", .jsonText).notNull()
+                t.column("ended_at", .integer)
+                t.column("created_at", .integer).notNull()
+            }
+            try db.create(index: "campaign_by_end", on: "campaign", columns: ["ends_at"])
+            try db.alter(table: "member") { t in
+                t.add(column: "referral_code", .text)
+                t.add(column: "referred_by", .text).notNull().defaults(to: "")
+                t.add(column: "tier_floor", .text).notNull().defaults(to: "")
+                t.add(column: "previous_tier", .text).notNull().defaults(to: "")
+                t.add(column: "tier_review_at", .integer)
+                t.add(column: "birth_month", .integer)
+                t.add(column: "birthday_bonus_year", .integer).notNull().defaults(to: 0)
+            }
+            try db.execute(sql: """
+                UPDATE member SET referral_code = lower(hex(randomblob(5))),
+                    birth_month = CAST(substr(birth_date, 6, 2) AS INTEGER) WHERE birth_date IS NOT NULL;
+                UPDATE member SET referral_code = lower(hex(randomblob(5))) WHERE referral_code IS NULL;
+                """)
+            try db.create(index: "member_by_referral_code", on: "member", columns: ["referral_code"], unique: true)
+            try db.create(index: "member_by_tier_review", on: "member", columns: ["tier_review_at"])
+            try db.create(index: "member_by_birthday", on: "member", columns: ["birth_month", "birthday_bonus_year"])
+            try db.alter(table: "ledger_entry") { t in
+                t.add(column: "rule", .text).notNull().defaults(to: "")
+                t.add(column: "program_version", .integer).notNull().defaults(to: 0)
+            }
+            try db.alter(table: "member_event") { t in
+                t.add(column: "rule", .text).notNull().defaults(to: "")
+            }
+            try db.alter(table: "purchase") { t in
+                t.add(column: "program_version", .integer).notNull().defaults(to: 0)
+                t.add(column: "cashback_minor", .integer).notNull().defaults(to: 0)
+                t.add(column: "cashback_reversed_minor", .integer).notNull().defaults(to: 0)
+            }
+            // What each line earned by each rule, so a refund of a line takes
+            // back exactly its points; line_no -1 is the purchase as a whole.
+            try db.create(table: "purchase_earning") { t in
+                t.column("order_id", .text).notNull().references("purchase", column: "order_id")
+                t.column("line_no", .integer).notNull()
+                t.column("rule", .text).notNull()
+                t.column("program_version", .integer).notNull()
+                t.column("points", .integer).notNull()
+                t.column("reversed", .integer).notNull()
+                t.primaryKey(["order_id", "line_no", "rule"])
+            }
+            // Purchases from before: their points were all base-rate points of
+            // the whole purchase.
+            try db.execute(sql: """
+                INSERT INTO purchase_earning (order_id, line_no, rule, program_version, points, reversed)
+                SELECT order_id, -1, 'base', 0, points_earned, points_reversed FROM purchase WHERE points_earned > 0
+                """)
+            try db.create(table: "referral") { t in
+                t.primaryKey("referee_id", .text).references("member", column: "id")
+                t.column("referrer_id", .text).notNull().references("member", column: "id")
+                t.column("created_at", .integer).notNull()
+                t.column("rewarded_at", .integer)
+                t.column("order_id", .text)
+            }
+            try db.create(index: "referral_by_referrer", on: "referral", columns: ["referrer_id"])
+            try db.create(table: "credit_wallet") { t in
+                t.column("member_id", .text).notNull().references("member", column: "id")
+                t.column("currency_code", .text).notNull()
+                t.column("available", .integer).notNull().check { $0 >= 0 }
+                t.column("held", .integer).notNull().check { $0 >= 0 }
+                t.column("debt", .integer).notNull().check { $0 >= 0 }
+                t.column("lifetime_earned", .integer).notNull()
+                t.primaryKey(["member_id", "currency_code"])
+            }
+            try db.create(table: "credit_entry") { t in
+                t.autoIncrementedPrimaryKey("id")
+                t.column("member_id", .text).notNull().references("member", column: "id")
+                t.column("currency_code", .text).notNull()
+                t.column("kind", .text).notNull()
+                t.column("available_delta", .integer).notNull()
+                t.column("held_delta", .integer).notNull()
+                t.column("available_after", .integer).notNull()
+                t.column("held_after", .integer).notNull()
+                t.column("debt_delta", .integer).notNull()
+                t.column("debt_after", .integer).notNull()
+                t.column("reference", .text).notNull()
+                t.column("reason", .text).notNull()
+                t.column("rule", .text).notNull()
+                t.column("program_version", .integer).notNull()
+                t.column("created_at", .integer).notNull()
+            }
+            try db.create(index: "credit_entry_by_wallet", on: "credit_entry", columns: ["member_id", "currency_code", "id"])
+            // A hold with a currency holds store credit, `points` minor units of it.
+            try db.alter(table: "hold") { t in
+                t.add(column: "currency_code", .text).notNull().defaults(to: "")
+            }
+        }
         return migrator
     }
 }

@@ -1,0 +1,58 @@
+import Foundation
+import GRDB
+import LaurelShared
+import Synchronization
+
+/// One stored version of the programme.
+struct ProgramRecord: Codable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
+    static let databaseTableName = "program"
+
+    var version: Int64
+    var rules: ProgramRules
+    var createdAt: Instant
+
+    var program: Program { Program(version: version, updatedAt: createdAt, rules: rules) }
+}
+
+/// The current programme, read inside the transaction that applies it. Only
+/// this process writes the database, so the decoded rules are kept and only
+/// the version number is read again (one indexed lookup), which also makes a
+/// purchase in the transaction after an update see the update.
+public final class ProgramBook: Sendable {
+    /// Stored as version 1 by the first write that needs a programme.
+    public let initial: ProgramRules
+    private let cached = Mutex<Program?>(nil)
+
+    public init(initial: ProgramRules) {
+        self.initial = initial
+    }
+
+    /// The current programme; before any is stored, the initial one as the
+    /// version 1 it will be stored as.
+    func current(_ db: Database) throws -> Program {
+        guard let latest = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM program") else {
+            return Program(version: 1, updatedAt: Instant(millisecondsSince1970: 0), rules: initial)
+        }
+        if let program = cached.withLock({ $0 }), program.version == latest { return program }
+        guard let record = try ProgramRecord.fetchOne(db, key: latest) else { throw DatabaseError(message: "programme version \(latest) vanished") }
+        let program = record.program
+        cached.withLock { $0 = program }
+        return program
+    }
+
+    /// The current programme, stored first if it never was, so ledger entries
+    /// can name its version.
+    func stored(_ db: Database, now: Instant) throws -> Program {
+        if try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM program") == nil {
+            try ProgramRecord(version: 1, rules: initial, createdAt: now).insert(db)
+        }
+        return try current(db)
+    }
+
+    func append(_ db: Database, _ rules: ProgramRules, after current: Program, now: Instant) throws -> Program {
+        let record = ProgramRecord(version: current.version + 1, rules: rules, createdAt: now)
+        try record.insert(db)
+        cached.withLock { $0 = record.program }
+        return record.program
+    }
+}
