@@ -81,6 +81,19 @@ import Testing
                 await expectRPCError(.permissionDenied, reason: "ROLE_NOT_ALLOWED") {
                     _ = try await acme.members.updateMember(.with { $0.memberID = member.memberID; $0.tier = "GOLD" })
                 }
+                await expectRPCError(.permissionDenied, reason: "ROLE_NOT_ALLOWED") {
+                    _ = try await acme.members.updateMember(.with { $0.memberID = member.memberID; $0.tierFloor = "GOLD" })
+                }
+                // Partners read the programme to explain balances, but only operators change it.
+                let program = try await acme.program.getProgram(.init()).program
+                #expect(program.version == 1)
+                _ = try await acme.program.listCampaigns(.init())
+                await expectRPCError(.permissionDenied, reason: "ROLE_NOT_ALLOWED") {
+                    _ = try await acme.program.updateProgram(.with { $0.program = program; $0.requestID = "p" })
+                }
+                await expectRPCError(.permissionDenied, reason: "ROLE_NOT_ALLOWED") {
+                    _ = try await acme.program.runProgramSweep(.init())
+                }
             }
             try await laurel.withClients(apiKey: service) { redemption in
                 await expectRPCError(.permissionDenied, reason: "ROLE_NOT_ALLOWED") {

@@ -88,7 +88,8 @@ import Testing
         let generous = try MemberAccounts(database: .inMemory(), clock: clock.wallClock, program: .initial(pointsPerUnit: 10))
         let member = try await generous.enroll(EnrollRequest(externalId: "generous-1"))
         let result = try await generous.recordPurchase(PurchaseRequest(memberId: member.id, orderId: "o", currencyCode: "EUR", amountMinor: 1_050))
-        #expect(result.pointsEarned == 100)
+        // 10.50 EUR at 10 points per euro.
+        #expect(result.pointsEarned == 105)
     }
 
     @Test func aRepeatedPurchaseReturnsTheFirstResultAndChangesNothing() async throws {

@@ -81,6 +81,7 @@ final class LaurelCluster: @unchecked Sendable {
         let catalog: CatalogClient
         let redemption: RedemptionClient
         let access: AccessClient
+        let program: ProgramClient
     }
 
     /// A client of each service for the duration of `body`, calling with
@@ -91,7 +92,8 @@ final class LaurelCluster: @unchecked Sendable {
             try await withClient(port: catalog.port, apiKey: key) { c in
                 try await withClient(port: redemption.port, apiKey: key) { r in
                     try await body(Clients(
-                        members: .init(wrapping: m), catalog: .init(wrapping: c), redemption: .init(wrapping: r), access: .init(wrapping: m)))
+                        members: .init(wrapping: m), catalog: .init(wrapping: c), redemption: .init(wrapping: r), access: .init(wrapping: m),
+                        program: .init(wrapping: m)))
                 }
             }
         }

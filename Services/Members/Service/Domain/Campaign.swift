@@ -23,7 +23,7 @@ public struct CampaignTarget: Codable, Sendable, Equatable {
         self.categories = categories
     }
 
-    func includes(_ member: Member) -> Bool {
+    func includes(_ member: Earner) -> Bool {
         (tiers.isEmpty || tiers.contains(member.tier))
             && attributes.allSatisfy { member.attributes[$0.key] == $0.value }
             && enrolledFrom.map { member.enrolledAt >= $0 } ?? true

@@ -48,6 +48,23 @@ public struct Earning: Codable, Sendable, Equatable {
     }
 }
 
+/// What the earn rules look at in a member.
+public struct Earner: Sendable, Equatable {
+    public var tier: String
+    public var attributes: [String: String]
+    public var enrolledAt: Instant
+
+    public init(tier: String, attributes: [String: String] = [:], enrolledAt: Instant) {
+        self.tier = tier
+        self.attributes = attributes
+        self.enrolledAt = enrolledAt
+    }
+}
+
+extension Member {
+    var earner: Earner { Earner(tier: tier, attributes: attributes, enrolledAt: enrolledAt) }
+}
+
 /// The earn rules as arithmetic, free of storage: base points per line, then
 /// bonuses each computed on the base (SKU or category multiplier, tier,
 /// multiplier campaigns), fixed campaign bonuses, then the caps.
@@ -61,7 +78,7 @@ public struct EarnCalculator: Sendable {
     }
 
     /// `capRoom` is what the caps still allow this member; nil for no cap.
-    public func earning(for member: Member, amount: Money, lines: [PurchaseLine], capRoom: Points?) -> Earning {
+    public func earning(for member: Earner, amount: Money, lines: [PurchaseLine], capRoom: Points?) -> Earning {
         // A purchase without lines earns on its amount, as one line.
         let lines = lines.isEmpty ? [PurchaseLine(sku: "", quantity: 1, unitPriceMinor: amount.minorUnits)] : lines
         let rate = rules.earn.rate(for: amount.currency)

@@ -177,7 +177,7 @@ public struct MemberAccounts: Sendable {
                 let program = try programs.stored(db, now: now)
                 let earning = EarnCalculator(rules: program.rules, campaigns: try Self.campaigns(db, activeAt: occurredAt))
                     .earning(
-                        for: member, amount: amount, lines: request.lines,
+                        for: member.earner, amount: amount, lines: request.lines,
                         capRoom: try Self.capRoom(db, memberId: memberId, at: occurredAt, rules: program.rules.earn))
                 let entries = try earning.byRule.map { rule in
                     try earn(

@@ -33,20 +33,26 @@ public final class ProgramBook: Sendable {
         guard let latest = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM program") else {
             return Program(version: 1, updatedAt: Instant(millisecondsSince1970: 0), rules: initial)
         }
-        if let program = cached.withLock({ $0 }), program.version == latest { return program }
-        guard let record = try ProgramRecord.fetchOne(db, key: latest) else { throw DatabaseError(message: "programme version \(latest) vanished") }
-        let program = record.program
-        cached.withLock { $0 = program }
-        return program
+        return try load(db, version: latest)
     }
 
     /// The current programme, stored first if it never was, so ledger entries
     /// can name its version.
     func stored(_ db: Database, now: Instant) throws -> Program {
-        if try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM program") == nil {
-            try ProgramRecord(version: 1, rules: initial, createdAt: now).insert(db)
+        guard let latest = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM program") else {
+            let record = ProgramRecord(version: 1, rules: initial, createdAt: now)
+            try record.insert(db)
+            cached.withLock { $0 = record.program }
+            return record.program
         }
-        return try current(db)
+        return try load(db, version: latest)
+    }
+
+    private func load(_ db: Database, version: Int64) throws -> Program {
+        if let program = cached.withLock({ $0 }), program.version == version { return program }
+        guard let record = try ProgramRecord.fetchOne(db, key: version) else { throw DatabaseError(message: "programme version \(version) vanished") }
+        cached.withLock { $0 = record.program }
+        return record.program
     }
 
     func append(_ db: Database, _ rules: ProgramRules, after current: Program, now: Instant) throws -> Program {
