@@ -150,6 +150,45 @@ public enum Laurel_V1_CatalogService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetCatalogStats" metadata.
+        public enum GetCatalogStats: Sendable {
+            /// Request type for "GetCatalogStats".
+            public typealias Input = Laurel_V1_GetCatalogStatsRequest
+            /// Response type for "GetCatalogStats".
+            public typealias Output = Laurel_V1_GetCatalogStatsResponse
+            /// Descriptor for "GetCatalogStats".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.CatalogService"),
+                method: "GetCatalogStats",
+                type: .unary
+            )
+        }
+        /// Namespace for "ExportMemberReservations" metadata.
+        public enum ExportMemberReservations: Sendable {
+            /// Request type for "ExportMemberReservations".
+            public typealias Input = Laurel_V1_ExportMemberReservationsRequest
+            /// Response type for "ExportMemberReservations".
+            public typealias Output = Laurel_V1_ExportMemberReservationsResponse
+            /// Descriptor for "ExportMemberReservations".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.CatalogService"),
+                method: "ExportMemberReservations",
+                type: .unary
+            )
+        }
+        /// Namespace for "EraseMemberReservations" metadata.
+        public enum EraseMemberReservations: Sendable {
+            /// Request type for "EraseMemberReservations".
+            public typealias Input = Laurel_V1_EraseMemberReservationsRequest
+            /// Response type for "EraseMemberReservations".
+            public typealias Output = Laurel_V1_EraseMemberReservationsResponse
+            /// Descriptor for "EraseMemberReservations".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.CatalogService"),
+                method: "EraseMemberReservations",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "laurel.v1.CatalogService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             CreateReward.descriptor,
@@ -161,7 +200,10 @@ public enum Laurel_V1_CatalogService: Sendable {
             CommitReservation.descriptor,
             ReleaseReservation.descriptor,
             RestockReservation.descriptor,
-            GetReservation.descriptor
+            GetReservation.descriptor,
+            GetCatalogStats.descriptor,
+            ExportMemberReservations.descriptor,
+            EraseMemberReservations.descriptor
         ]
     }
 }
@@ -352,6 +394,61 @@ extension Laurel_V1_CatalogService {
             request: GRPCCore.StreamingServerRequest<Laurel_V1_GetReservationRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_GetReservationResponse>
+
+        /// Handle the "GetCatalogStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewards and stock figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_GetCatalogStatsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_GetCatalogStatsResponse` messages.
+        func getCatalogStats(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_GetCatalogStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_GetCatalogStatsResponse>
+
+        /// Handle the "ExportMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One member's reservations, for PrivacyService. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_ExportMemberReservationsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_ExportMemberReservationsResponse` messages.
+        func exportMemberReservations(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_ExportMemberReservationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExportMemberReservationsResponse>
+
+        /// Handle the "EraseMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unlinks one member's reservations from them (member_id replaced by an
+        /// > erased marker), keeping quantities. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_EraseMemberReservationsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_EraseMemberReservationsResponse` messages.
+        func eraseMemberReservations(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_EraseMemberReservationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_EraseMemberReservationsResponse>
     }
 
     /// Service protocol for the "laurel.v1.CatalogService" service.
@@ -526,6 +623,61 @@ extension Laurel_V1_CatalogService {
             request: GRPCCore.ServerRequest<Laurel_V1_GetReservationRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Laurel_V1_GetReservationResponse>
+
+        /// Handle the "GetCatalogStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewards and stock figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_GetCatalogStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_GetCatalogStatsResponse` message.
+        func getCatalogStats(
+            request: GRPCCore.ServerRequest<Laurel_V1_GetCatalogStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_GetCatalogStatsResponse>
+
+        /// Handle the "ExportMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One member's reservations, for PrivacyService. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExportMemberReservationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_ExportMemberReservationsResponse` message.
+        func exportMemberReservations(
+            request: GRPCCore.ServerRequest<Laurel_V1_ExportMemberReservationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExportMemberReservationsResponse>
+
+        /// Handle the "EraseMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unlinks one member's reservations from them (member_id replaced by an
+        /// > erased marker), keeping quantities. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_EraseMemberReservationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_EraseMemberReservationsResponse` message.
+        func eraseMemberReservations(
+            request: GRPCCore.ServerRequest<Laurel_V1_EraseMemberReservationsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_EraseMemberReservationsResponse>
     }
 
     /// Simple service protocol for the "laurel.v1.CatalogService" service.
@@ -698,6 +850,61 @@ extension Laurel_V1_CatalogService {
             request: Laurel_V1_GetReservationRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Laurel_V1_GetReservationResponse
+
+        /// Handle the "GetCatalogStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewards and stock figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_GetCatalogStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_GetCatalogStatsResponse` to respond with.
+        func getCatalogStats(
+            request: Laurel_V1_GetCatalogStatsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_GetCatalogStatsResponse
+
+        /// Handle the "ExportMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One member's reservations, for PrivacyService. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_ExportMemberReservationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_ExportMemberReservationsResponse` to respond with.
+        func exportMemberReservations(
+            request: Laurel_V1_ExportMemberReservationsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_ExportMemberReservationsResponse
+
+        /// Handle the "EraseMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unlinks one member's reservations from them (member_id replaced by an
+        /// > erased marker), keeping quantities. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_EraseMemberReservationsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_EraseMemberReservationsResponse` to respond with.
+        func eraseMemberReservations(
+            request: Laurel_V1_EraseMemberReservationsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_EraseMemberReservationsResponse
     }
 }
 
@@ -815,6 +1022,39 @@ extension Laurel_V1_CatalogService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Laurel_V1_CatalogService.Method.GetCatalogStats.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_GetCatalogStatsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_GetCatalogStatsResponse>(),
+            handler: { request, context in
+                try await self.getCatalogStats(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Laurel_V1_CatalogService.Method.ExportMemberReservations.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ExportMemberReservationsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ExportMemberReservationsResponse>(),
+            handler: { request, context in
+                try await self.exportMemberReservations(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Laurel_V1_CatalogService.Method.EraseMemberReservations.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_EraseMemberReservationsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_EraseMemberReservationsResponse>(),
+            handler: { request, context in
+                try await self.eraseMemberReservations(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -925,6 +1165,39 @@ extension Laurel_V1_CatalogService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_GetReservationResponse> {
         let response = try await self.getReservation(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getCatalogStats(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_GetCatalogStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_GetCatalogStatsResponse> {
+        let response = try await self.getCatalogStats(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportMemberReservations(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_ExportMemberReservationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExportMemberReservationsResponse> {
+        let response = try await self.exportMemberReservations(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func eraseMemberReservations(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_EraseMemberReservationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_EraseMemberReservationsResponse> {
+        let response = try await self.eraseMemberReservations(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1058,6 +1331,45 @@ extension Laurel_V1_CatalogService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Laurel_V1_GetReservationResponse> {
         return GRPCCore.ServerResponse<Laurel_V1_GetReservationResponse>(
             message: try await self.getReservation(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getCatalogStats(
+        request: GRPCCore.ServerRequest<Laurel_V1_GetCatalogStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_GetCatalogStatsResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_GetCatalogStatsResponse>(
+            message: try await self.getCatalogStats(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportMemberReservations(
+        request: GRPCCore.ServerRequest<Laurel_V1_ExportMemberReservationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExportMemberReservationsResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_ExportMemberReservationsResponse>(
+            message: try await self.exportMemberReservations(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func eraseMemberReservations(
+        request: GRPCCore.ServerRequest<Laurel_V1_EraseMemberReservationsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_EraseMemberReservationsResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_EraseMemberReservationsResponse>(
+            message: try await self.eraseMemberReservations(
                 request: request.message,
                 context: context
             ),
@@ -1288,6 +1600,76 @@ extension Laurel_V1_CatalogService {
             deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_GetReservationResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetReservationResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetCatalogStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewards and stock figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_GetCatalogStatsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_GetCatalogStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_GetCatalogStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getCatalogStats<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_GetCatalogStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_GetCatalogStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_GetCatalogStatsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetCatalogStatsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One member's reservations, for PrivacyService. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExportMemberReservationsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ExportMemberReservationsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ExportMemberReservationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportMemberReservations<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ExportMemberReservationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ExportMemberReservationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ExportMemberReservationsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberReservationsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "EraseMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unlinks one member's reservations from them (member_id replaced by an
+        /// > erased marker), keeping quantities. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_EraseMemberReservationsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_EraseMemberReservationsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_EraseMemberReservationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func eraseMemberReservations<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_EraseMemberReservationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_EraseMemberReservationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_EraseMemberReservationsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberReservationsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1631,6 +2013,109 @@ extension Laurel_V1_CatalogService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "GetCatalogStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Rewards and stock figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_GetCatalogStatsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_GetCatalogStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_GetCatalogStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getCatalogStats<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_GetCatalogStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_GetCatalogStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_GetCatalogStatsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetCatalogStatsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_CatalogService.Method.GetCatalogStats.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "ExportMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > One member's reservations, for PrivacyService. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExportMemberReservationsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ExportMemberReservationsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ExportMemberReservationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportMemberReservations<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ExportMemberReservationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ExportMemberReservationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ExportMemberReservationsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberReservationsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_CatalogService.Method.ExportMemberReservations.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "EraseMemberReservations" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Unlinks one member's reservations from them (member_id replaced by an
+        /// > erased marker), keeping quantities. Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_EraseMemberReservationsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_EraseMemberReservationsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_EraseMemberReservationsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func eraseMemberReservations<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_EraseMemberReservationsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_EraseMemberReservationsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_EraseMemberReservationsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberReservationsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_CatalogService.Method.EraseMemberReservations.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1899,6 +2384,94 @@ extension Laurel_V1_CatalogService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_GetReservationRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_GetReservationResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCatalogStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Rewards and stock figures over a time range. Operator only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_GetCatalogStatsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCatalogStats<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_GetCatalogStatsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetCatalogStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getCatalogStats(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_GetCatalogStatsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_GetCatalogStatsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportMemberReservations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One member's reservations, for PrivacyService. Operator and service only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_ExportMemberReservationsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportMemberReservations<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_ExportMemberReservationsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberReservationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportMemberReservations(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ExportMemberReservationsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ExportMemberReservationsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EraseMemberReservations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Unlinks one member's reservations from them (member_id replaced by an
+    /// > erased marker), keeping quantities. Operator and service only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_EraseMemberReservationsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func eraseMemberReservations<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_EraseMemberReservationsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberReservationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.eraseMemberReservations(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_EraseMemberReservationsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_EraseMemberReservationsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2209,6 +2782,106 @@ extension Laurel_V1_CatalogService.ClientProtocol {
             metadata: metadata
         )
         return try await self.getReservation(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetCatalogStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Rewards and stock figures over a time range. Operator only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getCatalogStats<Result>(
+        _ message: Laurel_V1_GetCatalogStatsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetCatalogStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_GetCatalogStatsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getCatalogStats(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportMemberReservations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > One member's reservations, for PrivacyService. Operator and service only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportMemberReservations<Result>(
+        _ message: Laurel_V1_ExportMemberReservationsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberReservationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_ExportMemberReservationsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportMemberReservations(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EraseMemberReservations" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Unlinks one member's reservations from them (member_id replaced by an
+    /// > erased marker), keeping quantities. Operator and service only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func eraseMemberReservations<Result>(
+        _ message: Laurel_V1_EraseMemberReservationsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberReservationsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_EraseMemberReservationsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.eraseMemberReservations(
             request: request,
             options: options,
             onResponse: handleResponse

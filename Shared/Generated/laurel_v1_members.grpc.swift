@@ -215,6 +215,32 @@ public enum Laurel_V1_MemberService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ExportMemberData" metadata.
+        public enum ExportMemberData: Sendable {
+            /// Request type for "ExportMemberData".
+            public typealias Input = Laurel_V1_ExportMemberDataRequest
+            /// Response type for "ExportMemberData".
+            public typealias Output = Laurel_V1_ExportMemberDataResponse
+            /// Descriptor for "ExportMemberData".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.MemberService"),
+                method: "ExportMemberData",
+                type: .unary
+            )
+        }
+        /// Namespace for "EraseMemberData" metadata.
+        public enum EraseMemberData: Sendable {
+            /// Request type for "EraseMemberData".
+            public typealias Input = Laurel_V1_EraseMemberDataRequest
+            /// Response type for "EraseMemberData".
+            public typealias Output = Laurel_V1_EraseMemberDataResponse
+            /// Descriptor for "EraseMemberData".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.MemberService"),
+                method: "EraseMemberData",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "laurel.v1.MemberService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             EnrollMember.descriptor,
@@ -231,7 +257,9 @@ public enum Laurel_V1_MemberService: Sendable {
             RefundHold.descriptor,
             ReversePurchase.descriptor,
             WatchMemberEvents.descriptor,
-            ExpirePoints.descriptor
+            ExpirePoints.descriptor,
+            ExportMemberData.descriptor,
+            EraseMemberData.descriptor
         ]
     }
 }
@@ -528,6 +556,44 @@ extension Laurel_V1_MemberService {
             request: GRPCCore.StreamingServerRequest<Laurel_V1_ExpirePointsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExpirePointsResponse>
+
+        /// Handle the "ExportMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What members holds about one member (PrivacyService.ExportMember
+        /// > gathers it with the other services'). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_ExportMemberDataRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_ExportMemberDataResponse` messages.
+        func exportMemberData(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_ExportMemberDataRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExportMemberDataResponse>
+
+        /// Handle the "EraseMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Anonymises one member's personal data here, keeping every amount (see
+        /// > PrivacyService.EraseMember). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_EraseMemberDataRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_EraseMemberDataResponse` messages.
+        func eraseMemberData(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_EraseMemberDataRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_EraseMemberDataResponse>
     }
 
     /// Service protocol for the "laurel.v1.MemberService" service.
@@ -808,6 +874,44 @@ extension Laurel_V1_MemberService {
             request: GRPCCore.ServerRequest<Laurel_V1_ExpirePointsRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExpirePointsResponse>
+
+        /// Handle the "ExportMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What members holds about one member (PrivacyService.ExportMember
+        /// > gathers it with the other services'). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExportMemberDataRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_ExportMemberDataResponse` message.
+        func exportMemberData(
+            request: GRPCCore.ServerRequest<Laurel_V1_ExportMemberDataRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExportMemberDataResponse>
+
+        /// Handle the "EraseMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Anonymises one member's personal data here, keeping every amount (see
+        /// > PrivacyService.EraseMember). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_EraseMemberDataRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_EraseMemberDataResponse` message.
+        func eraseMemberData(
+            request: GRPCCore.ServerRequest<Laurel_V1_EraseMemberDataRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_EraseMemberDataResponse>
     }
 
     /// Simple service protocol for the "laurel.v1.MemberService" service.
@@ -1087,6 +1191,44 @@ extension Laurel_V1_MemberService {
             request: Laurel_V1_ExpirePointsRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Laurel_V1_ExpirePointsResponse
+
+        /// Handle the "ExportMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What members holds about one member (PrivacyService.ExportMember
+        /// > gathers it with the other services'). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_ExportMemberDataRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_ExportMemberDataResponse` to respond with.
+        func exportMemberData(
+            request: Laurel_V1_ExportMemberDataRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_ExportMemberDataResponse
+
+        /// Handle the "EraseMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Anonymises one member's personal data here, keeping every amount (see
+        /// > PrivacyService.EraseMember). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_EraseMemberDataRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_EraseMemberDataResponse` to respond with.
+        func eraseMemberData(
+            request: Laurel_V1_EraseMemberDataRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_EraseMemberDataResponse
     }
 }
 
@@ -1259,6 +1401,28 @@ extension Laurel_V1_MemberService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Laurel_V1_MemberService.Method.ExportMemberData.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ExportMemberDataRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ExportMemberDataResponse>(),
+            handler: { request, context in
+                try await self.exportMemberData(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Laurel_V1_MemberService.Method.EraseMemberData.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_EraseMemberDataRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_EraseMemberDataResponse>(),
+            handler: { request, context in
+                try await self.eraseMemberData(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -1424,6 +1588,28 @@ extension Laurel_V1_MemberService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExpirePointsResponse> {
         let response = try await self.expirePoints(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func exportMemberData(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_ExportMemberDataRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExportMemberDataResponse> {
+        let response = try await self.exportMemberData(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func eraseMemberData(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_EraseMemberDataRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_EraseMemberDataResponse> {
+        let response = try await self.eraseMemberData(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1626,6 +1812,32 @@ extension Laurel_V1_MemberService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExpirePointsResponse> {
         return GRPCCore.ServerResponse<Laurel_V1_ExpirePointsResponse>(
             message: try await self.expirePoints(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func exportMemberData(
+        request: GRPCCore.ServerRequest<Laurel_V1_ExportMemberDataRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExportMemberDataResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_ExportMemberDataResponse>(
+            message: try await self.exportMemberData(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func eraseMemberData(
+        request: GRPCCore.ServerRequest<Laurel_V1_EraseMemberDataRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_EraseMemberDataResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_EraseMemberDataResponse>(
+            message: try await self.eraseMemberData(
                 request: request.message,
                 context: context
             ),
@@ -1987,6 +2199,54 @@ extension Laurel_V1_MemberService {
             deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ExpirePointsResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExpirePointsResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ExportMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What members holds about one member (PrivacyService.ExportMember
+        /// > gathers it with the other services'). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExportMemberDataRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ExportMemberDataRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ExportMemberDataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportMemberData<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ExportMemberDataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ExportMemberDataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ExportMemberDataResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberDataResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "EraseMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Anonymises one member's personal data here, keeping every amount (see
+        /// > PrivacyService.EraseMember). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_EraseMemberDataRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_EraseMemberDataRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_EraseMemberDataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func eraseMemberData<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_EraseMemberDataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_EraseMemberDataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_EraseMemberDataResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberDataResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -2514,6 +2774,76 @@ extension Laurel_V1_MemberService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "ExportMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > What members holds about one member (PrivacyService.ExportMember
+        /// > gathers it with the other services'). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExportMemberDataRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ExportMemberDataRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ExportMemberDataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportMemberData<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ExportMemberDataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ExportMemberDataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ExportMemberDataResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberDataResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_MemberService.Method.ExportMemberData.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "EraseMemberData" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Anonymises one member's personal data here, keeping every amount (see
+        /// > PrivacyService.EraseMember). Operator and service only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_EraseMemberDataRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_EraseMemberDataRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_EraseMemberDataResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func eraseMemberData<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_EraseMemberDataRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_EraseMemberDataRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_EraseMemberDataResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberDataResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_MemberService.Method.EraseMemberData.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -2937,6 +3267,66 @@ extension Laurel_V1_MemberService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ExpirePointsRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ExpirePointsResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportMemberData" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What members holds about one member (PrivacyService.ExportMember
+    /// > gathers it with the other services'). Operator and service only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_ExportMemberDataRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportMemberData<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_ExportMemberDataRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberDataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportMemberData(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ExportMemberDataRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ExportMemberDataResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EraseMemberData" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Anonymises one member's personal data here, keeping every amount (see
+    /// > PrivacyService.EraseMember). Operator and service only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_EraseMemberDataRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func eraseMemberData<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_EraseMemberDataRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberDataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.eraseMemberData(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_EraseMemberDataRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_EraseMemberDataResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3422,6 +3812,74 @@ extension Laurel_V1_MemberService.ClientProtocol {
             metadata: metadata
         )
         return try await self.expirePoints(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ExportMemberData" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > What members holds about one member (PrivacyService.ExportMember
+    /// > gathers it with the other services'). Operator and service only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportMemberData<Result>(
+        _ message: Laurel_V1_ExportMemberDataRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberDataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_ExportMemberDataRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportMemberData(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EraseMemberData" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Anonymises one member's personal data here, keeping every amount (see
+    /// > PrivacyService.EraseMember). Operator and service only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func eraseMemberData<Result>(
+        _ message: Laurel_V1_EraseMemberDataRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberDataResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_EraseMemberDataRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.eraseMemberData(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -599,11 +599,145 @@ public nonisolated struct Laurel_V1_ListMembersRequest: Sendable {
   /// 1..500; 0 means 50.
   public var pageSize: Int32 = 0
 
+  /// From the previous page, asked with the same filter (INVALID_ARGUMENT,
+  /// field page_token, otherwise). Pages are in enrolment order and stable:
+  /// members enrolled meanwhile appear on later pages, none is repeated.
   public var pageToken: String = String()
+
+  /// Every condition set must hold; unset = every member.
+  public var filter: Laurel_V1_MemberFilter {
+    get {_filter ?? Laurel_V1_MemberFilter()}
+    set {_filter = newValue}
+  }
+  /// Returns true if `filter` has been explicitly set.
+  public var hasFilter: Bool {self._filter != nil}
+  /// Clears the value of `filter`. Subsequent reads from it will return its default value.
+  public mutating func clearFilter() {self._filter = nil}
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _filter: Laurel_V1_MemberFilter? = nil
+}
+
+/// A segment of members. Erased members (EraseMember) never match.
+public nonisolated struct Laurel_V1_MemberFilter: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var tiers: [String] {
+    get {_storage._tiers}
+    set {_uniqueStorage()._tiers = newValue}
+  }
+
+  public var statuses: [Laurel_V1_MemberStatus] {
+    get {_storage._statuses}
+    set {_uniqueStorage()._statuses = newValue}
+  }
+
+  /// Enrolled in [enrolled_from, enrolled_before).
+  public var enrolledFrom: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._enrolledFrom ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._enrolledFrom = newValue}
+  }
+  /// Returns true if `enrolledFrom` has been explicitly set.
+  public var hasEnrolledFrom: Bool {_storage._enrolledFrom != nil}
+  /// Clears the value of `enrolledFrom`. Subsequent reads from it will return its default value.
+  public mutating func clearEnrolledFrom() {_uniqueStorage()._enrolledFrom = nil}
+
+  public var enrolledBefore: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._enrolledBefore ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._enrolledBefore = newValue}
+  }
+  /// Returns true if `enrolledBefore` has been explicitly set.
+  public var hasEnrolledBefore: Bool {_storage._enrolledBefore != nil}
+  /// Clears the value of `enrolledBefore`. Subsequent reads from it will return its default value.
+  public mutating func clearEnrolledBefore() {_uniqueStorage()._enrolledBefore = nil}
+
+  /// 1..12; 0 = any.
+  public var birthMonth: Int32 {
+    get {_storage._birthMonth}
+    set {_uniqueStorage()._birthMonth = newValue}
+  }
+
+  /// Available points in [min_available, max_available].
+  public var minAvailable: Int64 {
+    get {_storage._minAvailable ?? 0}
+    set {_uniqueStorage()._minAvailable = newValue}
+  }
+  /// Returns true if `minAvailable` has been explicitly set.
+  public var hasMinAvailable: Bool {_storage._minAvailable != nil}
+  /// Clears the value of `minAvailable`. Subsequent reads from it will return its default value.
+  public mutating func clearMinAvailable() {_uniqueStorage()._minAvailable = nil}
+
+  public var maxAvailable: Int64 {
+    get {_storage._maxAvailable ?? 0}
+    set {_uniqueStorage()._maxAvailable = newValue}
+  }
+  /// Returns true if `maxAvailable` has been explicitly set.
+  public var hasMaxAvailable: Bool {_storage._maxAvailable != nil}
+  /// Clears the value of `maxAvailable`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxAvailable() {_uniqueStorage()._maxAvailable = nil}
+
+  /// Has every one of these attributes with this value.
+  public var attributes: Dictionary<String,String> {
+    get {_storage._attributes}
+    set {_uniqueStorage()._attributes = newValue}
+  }
+
+  /// Last purchase (by when it occurred) in [last_purchase_from,
+  /// last_purchase_before); members who never purchased match neither.
+  public var lastPurchaseFrom: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._lastPurchaseFrom ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._lastPurchaseFrom = newValue}
+  }
+  /// Returns true if `lastPurchaseFrom` has been explicitly set.
+  public var hasLastPurchaseFrom: Bool {_storage._lastPurchaseFrom != nil}
+  /// Clears the value of `lastPurchaseFrom`. Subsequent reads from it will return its default value.
+  public mutating func clearLastPurchaseFrom() {_uniqueStorage()._lastPurchaseFrom = nil}
+
+  public var lastPurchaseBefore: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._lastPurchaseBefore ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._lastPurchaseBefore = newValue}
+  }
+  /// Returns true if `lastPurchaseBefore` has been explicitly set.
+  public var hasLastPurchaseBefore: Bool {_storage._lastPurchaseBefore != nil}
+  /// Clears the value of `lastPurchaseBefore`. Subsequent reads from it will return its default value.
+  public mutating func clearLastPurchaseBefore() {_uniqueStorage()._lastPurchaseBefore = nil}
+
+  /// Lifetime spend in spend_currency (net of refunds), in minor units, in
+  /// [min_lifetime_spend_minor, max_lifetime_spend_minor]; spend_currency is
+  /// required with either.
+  public var spendCurrency: String {
+    get {_storage._spendCurrency}
+    set {_uniqueStorage()._spendCurrency = newValue}
+  }
+
+  public var minLifetimeSpendMinor: Int64 {
+    get {_storage._minLifetimeSpendMinor ?? 0}
+    set {_uniqueStorage()._minLifetimeSpendMinor = newValue}
+  }
+  /// Returns true if `minLifetimeSpendMinor` has been explicitly set.
+  public var hasMinLifetimeSpendMinor: Bool {_storage._minLifetimeSpendMinor != nil}
+  /// Clears the value of `minLifetimeSpendMinor`. Subsequent reads from it will return its default value.
+  public mutating func clearMinLifetimeSpendMinor() {_uniqueStorage()._minLifetimeSpendMinor = nil}
+
+  public var maxLifetimeSpendMinor: Int64 {
+    get {_storage._maxLifetimeSpendMinor ?? 0}
+    set {_uniqueStorage()._maxLifetimeSpendMinor = newValue}
+  }
+  /// Returns true if `maxLifetimeSpendMinor` has been explicitly set.
+  public var hasMaxLifetimeSpendMinor: Bool {_storage._maxLifetimeSpendMinor != nil}
+  /// Clears the value of `maxLifetimeSpendMinor`. Subsequent reads from it will return its default value.
+  public mutating func clearMaxLifetimeSpendMinor() {_uniqueStorage()._maxLifetimeSpendMinor = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
 }
 
 public nonisolated struct Laurel_V1_ListMembersResponse: Sendable {
@@ -1468,6 +1602,210 @@ public nonisolated struct Laurel_V1_ExpirePointsResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Laurel_V1_ExportMemberDataRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var memberID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_ExportMemberDataResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var export: Laurel_V1_MemberDataExport {
+    get {_export ?? Laurel_V1_MemberDataExport()}
+    set {_export = newValue}
+  }
+  /// Returns true if `export` has been explicitly set.
+  public var hasExport: Bool {self._export != nil}
+  /// Clears the value of `export`. Subsequent reads from it will return its default value.
+  public mutating func clearExport() {self._export = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _export: Laurel_V1_MemberDataExport? = nil
+}
+
+/// Everything members holds about one member.
+public nonisolated struct Laurel_V1_MemberDataExport: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var member: Laurel_V1_Member {
+    get {_storage._member ?? Laurel_V1_Member()}
+    set {_uniqueStorage()._member = newValue}
+  }
+  /// Returns true if `member` has been explicitly set.
+  public var hasMember: Bool {_storage._member != nil}
+  /// Clears the value of `member`. Subsequent reads from it will return its default value.
+  public mutating func clearMember() {_uniqueStorage()._member = nil}
+
+  public var balance: Laurel_V1_Balance {
+    get {_storage._balance ?? Laurel_V1_Balance()}
+    set {_uniqueStorage()._balance = newValue}
+  }
+  /// Returns true if `balance` has been explicitly set.
+  public var hasBalance: Bool {_storage._balance != nil}
+  /// Clears the value of `balance`. Subsequent reads from it will return its default value.
+  public mutating func clearBalance() {_uniqueStorage()._balance = nil}
+
+  public var storeCredit: [Laurel_V1_StoreCredit] {
+    get {_storage._storeCredit}
+    set {_uniqueStorage()._storeCredit = newValue}
+  }
+
+  /// Oldest first: points, then store credit.
+  public var ledger: [Laurel_V1_LedgerEntry] {
+    get {_storage._ledger}
+    set {_uniqueStorage()._ledger = newValue}
+  }
+
+  public var holds: [Laurel_V1_Hold] {
+    get {_storage._holds}
+    set {_uniqueStorage()._holds = newValue}
+  }
+
+  public var purchases: [Laurel_V1_PurchaseRecord] {
+    get {_storage._purchases}
+    set {_uniqueStorage()._purchases = newValue}
+  }
+
+  public var events: [Laurel_V1_MemberEvent] {
+    get {_storage._events}
+    set {_uniqueStorage()._events = newValue}
+  }
+
+  /// The members this one referred.
+  public var referees: [String] {
+    get {_storage._referees}
+    set {_uniqueStorage()._referees = newValue}
+  }
+
+  /// Set once erased.
+  public var erasedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._erasedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._erasedAt = newValue}
+  }
+  /// Returns true if `erasedAt` has been explicitly set.
+  public var hasErasedAt: Bool {_storage._erasedAt != nil}
+  /// Clears the value of `erasedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearErasedAt() {_uniqueStorage()._erasedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// A recorded purchase as exported.
+public nonisolated struct Laurel_V1_PurchaseRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var orderID: String = String()
+
+  public var amount: Laurel_V1_Money {
+    get {_amount ?? Laurel_V1_Money()}
+    set {_amount = newValue}
+  }
+  /// Returns true if `amount` has been explicitly set.
+  public var hasAmount: Bool {self._amount != nil}
+  /// Clears the value of `amount`. Subsequent reads from it will return its default value.
+  public mutating func clearAmount() {self._amount = nil}
+
+  public var lines: [Laurel_V1_PurchaseLine] = []
+
+  public var pointsEarned: Int64 = 0
+
+  public var pointsReversed: Int64 = 0
+
+  public var refunded: Laurel_V1_Money {
+    get {_refunded ?? Laurel_V1_Money()}
+    set {_refunded = newValue}
+  }
+  /// Returns true if `refunded` has been explicitly set.
+  public var hasRefunded: Bool {self._refunded != nil}
+  /// Clears the value of `refunded`. Subsequent reads from it will return its default value.
+  public mutating func clearRefunded() {self._refunded = nil}
+
+  public var occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_occurredAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_occurredAt = newValue}
+  }
+  /// Returns true if `occurredAt` has been explicitly set.
+  public var hasOccurredAt: Bool {self._occurredAt != nil}
+  /// Clears the value of `occurredAt`. Subsequent reads from it will return its default value.
+  public mutating func clearOccurredAt() {self._occurredAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _amount: Laurel_V1_Money? = nil
+  fileprivate var _refunded: Laurel_V1_Money? = nil
+  fileprivate var _occurredAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Laurel_V1_EraseMemberDataRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var memberID: String = String()
+
+  /// The idempotency key of the erasure.
+  public var requestID: String = String()
+
+  /// Why, for the audit trail (e.g. "GDPR art. 17 request #123").
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_EraseMemberDataResponse: @unchecked Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var member: Laurel_V1_Member {
+    get {_storage._member ?? Laurel_V1_Member()}
+    set {_uniqueStorage()._member = newValue}
+  }
+  /// Returns true if `member` has been explicitly set.
+  public var hasMember: Bool {_storage._member != nil}
+  /// Clears the value of `member`. Subsequent reads from it will return its default value.
+  public mutating func clearMember() {_uniqueStorage()._member = nil}
+
+  public var erasedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_storage._erasedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_uniqueStorage()._erasedAt = newValue}
+  }
+  /// Returns true if `erasedAt` has been explicitly set.
+  public var hasErasedAt: Bool {_storage._erasedAt != nil}
+  /// Clears the value of `erasedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearErasedAt() {_uniqueStorage()._erasedAt = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _storage = _StorageClass.defaultInstance
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "laurel.v1"
@@ -1999,7 +2337,7 @@ nonisolated extension Laurel_V1_UpdateMemberResponse: SwiftProtobuf.Message, Swi
 
 nonisolated extension Laurel_V1_ListMembersRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ListMembersRequest"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}page_size\0\u{3}page_token\0\u{1}filter\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -2009,24 +2347,187 @@ nonisolated extension Laurel_V1_ListMembersRequest: SwiftProtobuf.Message, Swift
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.pageSize) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.pageToken) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._filter) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if self.pageSize != 0 {
       try visitor.visitSingularInt32Field(value: self.pageSize, fieldNumber: 1)
     }
     if !self.pageToken.isEmpty {
       try visitor.visitSingularStringField(value: self.pageToken, fieldNumber: 2)
     }
+    try { if let v = self._filter {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Laurel_V1_ListMembersRequest, rhs: Laurel_V1_ListMembersRequest) -> Bool {
     if lhs.pageSize != rhs.pageSize {return false}
     if lhs.pageToken != rhs.pageToken {return false}
+    if lhs._filter != rhs._filter {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_MemberFilter: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MemberFilter"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}tiers\0\u{1}statuses\0\u{3}enrolled_from\0\u{3}enrolled_before\0\u{3}birth_month\0\u{3}min_available\0\u{3}max_available\0\u{1}attributes\0\u{3}last_purchase_from\0\u{3}last_purchase_before\0\u{3}spend_currency\0\u{3}min_lifetime_spend_minor\0\u{3}max_lifetime_spend_minor\0")
+
+  fileprivate class _StorageClass {
+    var _tiers: [String] = []
+    var _statuses: [Laurel_V1_MemberStatus] = []
+    var _enrolledFrom: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _enrolledBefore: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _birthMonth: Int32 = 0
+    var _minAvailable: Int64? = nil
+    var _maxAvailable: Int64? = nil
+    var _attributes: Dictionary<String,String> = [:]
+    var _lastPurchaseFrom: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _lastPurchaseBefore: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+    var _spendCurrency: String = String()
+    var _minLifetimeSpendMinor: Int64? = nil
+    var _maxLifetimeSpendMinor: Int64? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _tiers = source._tiers
+      _statuses = source._statuses
+      _enrolledFrom = source._enrolledFrom
+      _enrolledBefore = source._enrolledBefore
+      _birthMonth = source._birthMonth
+      _minAvailable = source._minAvailable
+      _maxAvailable = source._maxAvailable
+      _attributes = source._attributes
+      _lastPurchaseFrom = source._lastPurchaseFrom
+      _lastPurchaseBefore = source._lastPurchaseBefore
+      _spendCurrency = source._spendCurrency
+      _minLifetimeSpendMinor = source._minLifetimeSpendMinor
+      _maxLifetimeSpendMinor = source._maxLifetimeSpendMinor
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeRepeatedStringField(value: &_storage._tiers) }()
+        case 2: try { try decoder.decodeRepeatedEnumField(value: &_storage._statuses) }()
+        case 3: try { try decoder.decodeSingularMessageField(value: &_storage._enrolledFrom) }()
+        case 4: try { try decoder.decodeSingularMessageField(value: &_storage._enrolledBefore) }()
+        case 5: try { try decoder.decodeSingularInt32Field(value: &_storage._birthMonth) }()
+        case 6: try { try decoder.decodeSingularInt64Field(value: &_storage._minAvailable) }()
+        case 7: try { try decoder.decodeSingularInt64Field(value: &_storage._maxAvailable) }()
+        case 8: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: &_storage._attributes) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._lastPurchaseFrom) }()
+        case 10: try { try decoder.decodeSingularMessageField(value: &_storage._lastPurchaseBefore) }()
+        case 11: try { try decoder.decodeSingularStringField(value: &_storage._spendCurrency) }()
+        case 12: try { try decoder.decodeSingularInt64Field(value: &_storage._minLifetimeSpendMinor) }()
+        case 13: try { try decoder.decodeSingularInt64Field(value: &_storage._maxLifetimeSpendMinor) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      if !_storage._tiers.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._tiers, fieldNumber: 1)
+      }
+      if !_storage._statuses.isEmpty {
+        try visitor.visitPackedEnumField(value: _storage._statuses, fieldNumber: 2)
+      }
+      try { if let v = _storage._enrolledFrom {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+      } }()
+      try { if let v = _storage._enrolledBefore {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 4)
+      } }()
+      if _storage._birthMonth != 0 {
+        try visitor.visitSingularInt32Field(value: _storage._birthMonth, fieldNumber: 5)
+      }
+      try { if let v = _storage._minAvailable {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 6)
+      } }()
+      try { if let v = _storage._maxAvailable {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 7)
+      } }()
+      if !_storage._attributes.isEmpty {
+        try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufString>.self, value: _storage._attributes, fieldNumber: 8)
+      }
+      try { if let v = _storage._lastPurchaseFrom {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+      try { if let v = _storage._lastPurchaseBefore {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 10)
+      } }()
+      if !_storage._spendCurrency.isEmpty {
+        try visitor.visitSingularStringField(value: _storage._spendCurrency, fieldNumber: 11)
+      }
+      try { if let v = _storage._minLifetimeSpendMinor {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 12)
+      } }()
+      try { if let v = _storage._maxLifetimeSpendMinor {
+        try visitor.visitSingularInt64Field(value: v, fieldNumber: 13)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_MemberFilter, rhs: Laurel_V1_MemberFilter) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._tiers != rhs_storage._tiers {return false}
+        if _storage._statuses != rhs_storage._statuses {return false}
+        if _storage._enrolledFrom != rhs_storage._enrolledFrom {return false}
+        if _storage._enrolledBefore != rhs_storage._enrolledBefore {return false}
+        if _storage._birthMonth != rhs_storage._birthMonth {return false}
+        if _storage._minAvailable != rhs_storage._minAvailable {return false}
+        if _storage._maxAvailable != rhs_storage._maxAvailable {return false}
+        if _storage._attributes != rhs_storage._attributes {return false}
+        if _storage._lastPurchaseFrom != rhs_storage._lastPurchaseFrom {return false}
+        if _storage._lastPurchaseBefore != rhs_storage._lastPurchaseBefore {return false}
+        if _storage._spendCurrency != rhs_storage._spendCurrency {return false}
+        if _storage._minLifetimeSpendMinor != rhs_storage._minLifetimeSpendMinor {return false}
+        if _storage._maxLifetimeSpendMinor != rhs_storage._maxLifetimeSpendMinor {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -3505,6 +4006,377 @@ nonisolated extension Laurel_V1_ExpirePointsResponse: SwiftProtobuf.Message, Swi
   public static func ==(lhs: Laurel_V1_ExpirePointsResponse, rhs: Laurel_V1_ExpirePointsResponse) -> Bool {
     if lhs.lotsExpired != rhs.lotsExpired {return false}
     if lhs.pointsExpired != rhs.pointsExpired {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_ExportMemberDataRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportMemberDataRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_ExportMemberDataRequest, rhs: Laurel_V1_ExportMemberDataRequest) -> Bool {
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_ExportMemberDataResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportMemberDataResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}export\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._export) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._export {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_ExportMemberDataResponse, rhs: Laurel_V1_ExportMemberDataResponse) -> Bool {
+    if lhs._export != rhs._export {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_MemberDataExport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MemberDataExport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}member\0\u{1}balance\0\u{3}store_credit\0\u{1}ledger\0\u{1}holds\0\u{1}purchases\0\u{1}events\0\u{1}referees\0\u{3}erased_at\0")
+
+  fileprivate class _StorageClass {
+    var _member: Laurel_V1_Member? = nil
+    var _balance: Laurel_V1_Balance? = nil
+    var _storeCredit: [Laurel_V1_StoreCredit] = []
+    var _ledger: [Laurel_V1_LedgerEntry] = []
+    var _holds: [Laurel_V1_Hold] = []
+    var _purchases: [Laurel_V1_PurchaseRecord] = []
+    var _events: [Laurel_V1_MemberEvent] = []
+    var _referees: [String] = []
+    var _erasedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _member = source._member
+      _balance = source._balance
+      _storeCredit = source._storeCredit
+      _ledger = source._ledger
+      _holds = source._holds
+      _purchases = source._purchases
+      _events = source._events
+      _referees = source._referees
+      _erasedAt = source._erasedAt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._member) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._balance) }()
+        case 3: try { try decoder.decodeRepeatedMessageField(value: &_storage._storeCredit) }()
+        case 4: try { try decoder.decodeRepeatedMessageField(value: &_storage._ledger) }()
+        case 5: try { try decoder.decodeRepeatedMessageField(value: &_storage._holds) }()
+        case 6: try { try decoder.decodeRepeatedMessageField(value: &_storage._purchases) }()
+        case 7: try { try decoder.decodeRepeatedMessageField(value: &_storage._events) }()
+        case 8: try { try decoder.decodeRepeatedStringField(value: &_storage._referees) }()
+        case 9: try { try decoder.decodeSingularMessageField(value: &_storage._erasedAt) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._member {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._balance {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+      if !_storage._storeCredit.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._storeCredit, fieldNumber: 3)
+      }
+      if !_storage._ledger.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._ledger, fieldNumber: 4)
+      }
+      if !_storage._holds.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._holds, fieldNumber: 5)
+      }
+      if !_storage._purchases.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._purchases, fieldNumber: 6)
+      }
+      if !_storage._events.isEmpty {
+        try visitor.visitRepeatedMessageField(value: _storage._events, fieldNumber: 7)
+      }
+      if !_storage._referees.isEmpty {
+        try visitor.visitRepeatedStringField(value: _storage._referees, fieldNumber: 8)
+      }
+      try { if let v = _storage._erasedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_MemberDataExport, rhs: Laurel_V1_MemberDataExport) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._member != rhs_storage._member {return false}
+        if _storage._balance != rhs_storage._balance {return false}
+        if _storage._storeCredit != rhs_storage._storeCredit {return false}
+        if _storage._ledger != rhs_storage._ledger {return false}
+        if _storage._holds != rhs_storage._holds {return false}
+        if _storage._purchases != rhs_storage._purchases {return false}
+        if _storage._events != rhs_storage._events {return false}
+        if _storage._referees != rhs_storage._referees {return false}
+        if _storage._erasedAt != rhs_storage._erasedAt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_PurchaseRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PurchaseRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}order_id\0\u{1}amount\0\u{1}lines\0\u{3}points_earned\0\u{3}points_reversed\0\u{1}refunded\0\u{3}occurred_at\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.orderID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._amount) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.lines) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.pointsEarned) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.pointsReversed) }()
+      case 6: try { try decoder.decodeSingularMessageField(value: &self._refunded) }()
+      case 7: try { try decoder.decodeSingularMessageField(value: &self._occurredAt) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.orderID.isEmpty {
+      try visitor.visitSingularStringField(value: self.orderID, fieldNumber: 1)
+    }
+    try { if let v = self._amount {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if !self.lines.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lines, fieldNumber: 3)
+    }
+    if self.pointsEarned != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsEarned, fieldNumber: 4)
+    }
+    if self.pointsReversed != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsReversed, fieldNumber: 5)
+    }
+    try { if let v = self._refunded {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
+    } }()
+    try { if let v = self._occurredAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_PurchaseRecord, rhs: Laurel_V1_PurchaseRecord) -> Bool {
+    if lhs.orderID != rhs.orderID {return false}
+    if lhs._amount != rhs._amount {return false}
+    if lhs.lines != rhs.lines {return false}
+    if lhs.pointsEarned != rhs.pointsEarned {return false}
+    if lhs.pointsReversed != rhs.pointsReversed {return false}
+    if lhs._refunded != rhs._refunded {return false}
+    if lhs._occurredAt != rhs._occurredAt {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_EraseMemberDataRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EraseMemberDataRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}request_id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 1)
+    }
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_EraseMemberDataRequest, rhs: Laurel_V1_EraseMemberDataRequest) -> Bool {
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_EraseMemberDataResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EraseMemberDataResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}member\0\u{3}erased_at\0")
+
+  fileprivate class _StorageClass {
+    var _member: Laurel_V1_Member? = nil
+    var _erasedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+
+      // This property is used as the initial default value for new instances of the type.
+      // The type itself is protecting the reference to its storage via CoW semantics.
+      // This will force a copy to be made of this reference when the first mutation occurs;
+      // hence, it is safe to mark this as `nonisolated(unsafe)`.
+      static nonisolated(unsafe) let defaultInstance = _StorageClass()
+
+    private init() {}
+
+    init(copying source: _StorageClass) {
+      _member = source._member
+      _erasedAt = source._erasedAt
+    }
+  }
+
+  fileprivate mutating func _uniqueStorage() -> _StorageClass {
+    if !isKnownUniquelyReferenced(&_storage) {
+      _storage = _StorageClass(copying: _storage)
+    }
+    return _storage
+  }
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    _ = _uniqueStorage()
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      while let fieldNumber = try decoder.nextFieldNumber() {
+        // The use of inline closures is to circumvent an issue where the compiler
+        // allocates stack space for every case branch when no optimizations are
+        // enabled. https://github.com/apple/swift-protobuf/issues/1034
+        switch fieldNumber {
+        case 1: try { try decoder.decodeSingularMessageField(value: &_storage._member) }()
+        case 2: try { try decoder.decodeSingularMessageField(value: &_storage._erasedAt) }()
+        default: break
+        }
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    try withExtendedLifetime(_storage) { (_storage: _StorageClass) in
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every if/case branch local when no optimizations
+      // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+      // https://github.com/apple/swift-protobuf/issues/1182
+      try { if let v = _storage._member {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+      } }()
+      try { if let v = _storage._erasedAt {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+      } }()
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_EraseMemberDataResponse, rhs: Laurel_V1_EraseMemberDataResponse) -> Bool {
+    if lhs._storage !== rhs._storage {
+      let storagesAreEqual: Bool = withExtendedLifetime((lhs._storage, rhs._storage)) { (_args: (_StorageClass, _StorageClass)) in
+        let _storage = _args.0
+        let rhs_storage = _args.1
+        if _storage._member != rhs_storage._member {return false}
+        if _storage._erasedAt != rhs_storage._erasedAt {return false}
+        return true
+      }
+      if !storagesAreEqual {return false}
+    }
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -98,6 +98,19 @@ public enum Laurel_V1_ProgramService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetProgramStats" metadata.
+        public enum GetProgramStats: Sendable {
+            /// Request type for "GetProgramStats".
+            public typealias Input = Laurel_V1_GetProgramStatsRequest
+            /// Response type for "GetProgramStats".
+            public typealias Output = Laurel_V1_GetProgramStatsResponse
+            /// Descriptor for "GetProgramStats".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.ProgramService"),
+                method: "GetProgramStats",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "laurel.v1.ProgramService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             GetProgram.descriptor,
@@ -105,7 +118,8 @@ public enum Laurel_V1_ProgramService: Sendable {
             CreateCampaign.descriptor,
             ListCampaigns.descriptor,
             EndCampaign.descriptor,
-            RunProgramSweep.descriptor
+            RunProgramSweep.descriptor,
+            GetProgramStats.descriptor
         ]
     }
 }
@@ -246,6 +260,24 @@ extension Laurel_V1_ProgramService {
             request: GRPCCore.StreamingServerRequest<Laurel_V1_RunProgramSweepRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RunProgramSweepResponse>
+
+        /// Handle the "GetProgramStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Membership and points figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_GetProgramStatsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_GetProgramStatsResponse` messages.
+        func getProgramStats(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_GetProgramStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_GetProgramStatsResponse>
     }
 
     /// Service protocol for the "laurel.v1.ProgramService" service.
@@ -370,6 +402,24 @@ extension Laurel_V1_ProgramService {
             request: GRPCCore.ServerRequest<Laurel_V1_RunProgramSweepRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RunProgramSweepResponse>
+
+        /// Handle the "GetProgramStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Membership and points figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_GetProgramStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_GetProgramStatsResponse` message.
+        func getProgramStats(
+            request: GRPCCore.ServerRequest<Laurel_V1_GetProgramStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_GetProgramStatsResponse>
     }
 
     /// Simple service protocol for the "laurel.v1.ProgramService" service.
@@ -492,6 +542,24 @@ extension Laurel_V1_ProgramService {
             request: Laurel_V1_RunProgramSweepRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Laurel_V1_RunProgramSweepResponse
+
+        /// Handle the "GetProgramStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Membership and points figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_GetProgramStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_GetProgramStatsResponse` to respond with.
+        func getProgramStats(
+            request: Laurel_V1_GetProgramStatsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_GetProgramStatsResponse
     }
 }
 
@@ -565,6 +633,17 @@ extension Laurel_V1_ProgramService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Laurel_V1_ProgramService.Method.GetProgramStats.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_GetProgramStatsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_GetProgramStatsResponse>(),
+            handler: { request, context in
+                try await self.getProgramStats(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -631,6 +710,17 @@ extension Laurel_V1_ProgramService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RunProgramSweepResponse> {
         let response = try await self.runProgramSweep(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getProgramStats(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_GetProgramStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_GetProgramStatsResponse> {
+        let response = try await self.getProgramStats(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -712,6 +802,19 @@ extension Laurel_V1_ProgramService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RunProgramSweepResponse> {
         return GRPCCore.ServerResponse<Laurel_V1_RunProgramSweepResponse>(
             message: try await self.runProgramSweep(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getProgramStats(
+        request: GRPCCore.ServerRequest<Laurel_V1_GetProgramStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_GetProgramStatsResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_GetProgramStatsResponse>(
+            message: try await self.getProgramStats(
                 request: request.message,
                 context: context
             ),
@@ -872,6 +975,29 @@ extension Laurel_V1_ProgramService {
             deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_RunProgramSweepResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_RunProgramSweepResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetProgramStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Membership and points figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_GetProgramStatsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_GetProgramStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_GetProgramStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getProgramStats<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_GetProgramStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_GetProgramStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_GetProgramStatsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetProgramStatsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -1101,6 +1227,40 @@ extension Laurel_V1_ProgramService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "GetProgramStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Membership and points figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_GetProgramStatsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_GetProgramStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_GetProgramStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getProgramStats<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_GetProgramStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_GetProgramStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_GetProgramStatsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetProgramStatsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_ProgramService.Method.GetProgramStats.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1274,6 +1434,35 @@ extension Laurel_V1_ProgramService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_RunProgramSweepRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_RunProgramSweepResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetProgramStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Membership and points figures over a time range. Operator only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_GetProgramStatsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getProgramStats<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_GetProgramStatsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetProgramStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getProgramStats(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_GetProgramStatsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_GetProgramStatsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1473,6 +1662,39 @@ extension Laurel_V1_ProgramService.ClientProtocol {
             metadata: metadata
         )
         return try await self.runProgramSweep(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetProgramStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Membership and points figures over a time range. Operator only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getProgramStats<Result>(
+        _ message: Laurel_V1_GetProgramStatsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetProgramStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_GetProgramStatsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getProgramStats(
             request: request,
             options: options,
             onResponse: handleResponse

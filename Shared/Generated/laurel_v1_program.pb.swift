@@ -162,11 +162,37 @@ public nonisolated struct Laurel_V1_Program: @unchecked Sendable {
   /// Clears the value of `referrals`. Subsequent reads from it will return its default value.
   public mutating func clearReferrals() {_uniqueStorage()._referrals = nil}
 
+  /// What points are worth, for the liability in GetProgramStats.
+  public var pointValue: Laurel_V1_PointValue {
+    get {_storage._pointValue ?? Laurel_V1_PointValue()}
+    set {_uniqueStorage()._pointValue = newValue}
+  }
+  /// Returns true if `pointValue` has been explicitly set.
+  public var hasPointValue: Bool {_storage._pointValue != nil}
+  /// Clears the value of `pointValue`. Subsequent reads from it will return its default value.
+  public mutating func clearPointValue() {_uniqueStorage()._pointValue = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+/// The value of points: minor_units_per_1000_points of currency_code per 1000
+/// points (10 USD per 1000 points: "USD", 1000). Unset: no value is reported.
+public nonisolated struct Laurel_V1_PointValue: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var currencyCode: String = String()
+
+  public var minorUnitsPer1000Points: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 /// How a purchase earns points. For each line (or, for a purchase recorded
@@ -697,6 +723,111 @@ public nonisolated struct Laurel_V1_RunProgramSweepResponse: Sendable {
   public init() {}
 }
 
+public nonisolated struct Laurel_V1_GetProgramStatsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// [from, to); unset from = the beginning, unset to = now.
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  /// A member is active if they purchased in the active_days before `to`;
+  /// 0 means 30.
+  public var activeDays: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Laurel_V1_GetProgramStatsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var stats: Laurel_V1_ProgramStats {
+    get {_stats ?? Laurel_V1_ProgramStats()}
+    set {_stats = newValue}
+  }
+  /// Returns true if `stats` has been explicitly set.
+  public var hasStats: Bool {self._stats != nil}
+  /// Clears the value of `stats`. Subsequent reads from it will return its default value.
+  public mutating func clearStats() {self._stats = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _stats: Laurel_V1_ProgramStats? = nil
+}
+
+public nonisolated struct Laurel_V1_ProgramStats: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// Members enrolled before `to` (erased ones included), and within the range.
+  public var membersTotal: Int64 = 0
+
+  public var membersEnrolled: Int64 = 0
+
+  public var membersActive: Int64 = 0
+
+  /// Points within the range: credited by purchases, bonuses and positive
+  /// adjustments; spent (captured); expired; taken back by refunds.
+  public var pointsIssued: Int64 = 0
+
+  public var pointsRedeemed: Int64 = 0
+
+  public var pointsExpired: Int64 = 0
+
+  public var pointsReversed: Int64 = 0
+
+  /// Now: available plus held points, and what they are worth at the
+  /// programme's point_value (unset without one).
+  public var pointsOutstanding: Int64 = 0
+
+  public var liability: Laurel_V1_Money {
+    get {_liability ?? Laurel_V1_Money()}
+    set {_liability = newValue}
+  }
+  /// Returns true if `liability` has been explicitly set.
+  public var hasLiability: Bool {self._liability != nil}
+  /// Clears the value of `liability`. Subsequent reads from it will return its default value.
+  public mutating func clearLiability() {self._liability = nil}
+
+  /// points_redeemed / points_issued, in basis points; 0 when nothing issued.
+  public var redemptionRateBasisPoints: Int64 = 0
+
+  /// Members per tier code, now.
+  public var membersByTier: Dictionary<String,Int64> = [:]
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _liability: Laurel_V1_Money? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "laurel.v1"
@@ -711,7 +842,7 @@ nonisolated extension Laurel_V1_CampaignStatus: SwiftProtobuf._ProtoNameProvidin
 
 nonisolated extension Laurel_V1_Program: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Program"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}updated_at\0\u{1}earn\0\u{1}tiers\0\u{1}bonuses\0\u{1}referrals\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}version\0\u{3}updated_at\0\u{1}earn\0\u{1}tiers\0\u{1}bonuses\0\u{1}referrals\0\u{3}point_value\0")
 
   fileprivate class _StorageClass {
     var _version: Int64 = 0
@@ -720,6 +851,7 @@ nonisolated extension Laurel_V1_Program: SwiftProtobuf.Message, SwiftProtobuf._M
     var _tiers: Laurel_V1_TierRules? = nil
     var _bonuses: Laurel_V1_Bonuses? = nil
     var _referrals: Laurel_V1_ReferralRules? = nil
+    var _pointValue: Laurel_V1_PointValue? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -736,6 +868,7 @@ nonisolated extension Laurel_V1_Program: SwiftProtobuf.Message, SwiftProtobuf._M
       _tiers = source._tiers
       _bonuses = source._bonuses
       _referrals = source._referrals
+      _pointValue = source._pointValue
     }
   }
 
@@ -760,6 +893,7 @@ nonisolated extension Laurel_V1_Program: SwiftProtobuf.Message, SwiftProtobuf._M
         case 4: try { try decoder.decodeSingularMessageField(value: &_storage._tiers) }()
         case 5: try { try decoder.decodeSingularMessageField(value: &_storage._bonuses) }()
         case 6: try { try decoder.decodeSingularMessageField(value: &_storage._referrals) }()
+        case 7: try { try decoder.decodeSingularMessageField(value: &_storage._pointValue) }()
         default: break
         }
       }
@@ -790,6 +924,9 @@ nonisolated extension Laurel_V1_Program: SwiftProtobuf.Message, SwiftProtobuf._M
       try { if let v = _storage._referrals {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 6)
       } }()
+      try { if let v = _storage._pointValue {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 7)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -805,10 +942,46 @@ nonisolated extension Laurel_V1_Program: SwiftProtobuf.Message, SwiftProtobuf._M
         if _storage._tiers != rhs_storage._tiers {return false}
         if _storage._bonuses != rhs_storage._bonuses {return false}
         if _storage._referrals != rhs_storage._referrals {return false}
+        if _storage._pointValue != rhs_storage._pointValue {return false}
         return true
       }
       if !storagesAreEqual {return false}
     }
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_PointValue: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PointValue"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}currency_code\0\u{3}minor_units_per_1000_points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.currencyCode) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.minorUnitsPer1000Points) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.currencyCode.isEmpty {
+      try visitor.visitSingularStringField(value: self.currencyCode, fieldNumber: 1)
+    }
+    if self.minorUnitsPer1000Points != 0 {
+      try visitor.visitSingularInt64Field(value: self.minorUnitsPer1000Points, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_PointValue, rhs: Laurel_V1_PointValue) -> Bool {
+    if lhs.currencyCode != rhs.currencyCode {return false}
+    if lhs.minorUnitsPer1000Points != rhs.minorUnitsPer1000Points {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1719,6 +1892,168 @@ nonisolated extension Laurel_V1_RunProgramSweepResponse: SwiftProtobuf.Message, 
     if lhs.tiersEvaluated != rhs.tiersEvaluated {return false}
     if lhs.tiersChanged != rhs.tiersChanged {return false}
     if lhs.birthdayBonuses != rhs.birthdayBonuses {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_GetProgramStatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProgramStatsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{3}active_days\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.activeDays) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.activeDays != 0 {
+      try visitor.visitSingularInt32Field(value: self.activeDays, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_GetProgramStatsRequest, rhs: Laurel_V1_GetProgramStatsRequest) -> Bool {
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.activeDays != rhs.activeDays {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_GetProgramStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetProgramStatsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stats\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._stats) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._stats {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_GetProgramStatsResponse, rhs: Laurel_V1_GetProgramStatsResponse) -> Bool {
+    if lhs._stats != rhs._stats {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_ProgramStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ProgramStats"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}members_total\0\u{3}members_enrolled\0\u{3}members_active\0\u{3}points_issued\0\u{3}points_redeemed\0\u{3}points_expired\0\u{3}points_reversed\0\u{3}points_outstanding\0\u{1}liability\0\u{3}redemption_rate_basis_points\0\u{3}members_by_tier\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.membersTotal) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.membersEnrolled) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.membersActive) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.pointsIssued) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.pointsRedeemed) }()
+      case 6: try { try decoder.decodeSingularInt64Field(value: &self.pointsExpired) }()
+      case 7: try { try decoder.decodeSingularInt64Field(value: &self.pointsReversed) }()
+      case 8: try { try decoder.decodeSingularInt64Field(value: &self.pointsOutstanding) }()
+      case 9: try { try decoder.decodeSingularMessageField(value: &self._liability) }()
+      case 10: try { try decoder.decodeSingularInt64Field(value: &self.redemptionRateBasisPoints) }()
+      case 11: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &self.membersByTier) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if self.membersTotal != 0 {
+      try visitor.visitSingularInt64Field(value: self.membersTotal, fieldNumber: 1)
+    }
+    if self.membersEnrolled != 0 {
+      try visitor.visitSingularInt64Field(value: self.membersEnrolled, fieldNumber: 2)
+    }
+    if self.membersActive != 0 {
+      try visitor.visitSingularInt64Field(value: self.membersActive, fieldNumber: 3)
+    }
+    if self.pointsIssued != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsIssued, fieldNumber: 4)
+    }
+    if self.pointsRedeemed != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsRedeemed, fieldNumber: 5)
+    }
+    if self.pointsExpired != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsExpired, fieldNumber: 6)
+    }
+    if self.pointsReversed != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsReversed, fieldNumber: 7)
+    }
+    if self.pointsOutstanding != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsOutstanding, fieldNumber: 8)
+    }
+    try { if let v = self._liability {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 9)
+    } }()
+    if self.redemptionRateBasisPoints != 0 {
+      try visitor.visitSingularInt64Field(value: self.redemptionRateBasisPoints, fieldNumber: 10)
+    }
+    if !self.membersByTier.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: self.membersByTier, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_ProgramStats, rhs: Laurel_V1_ProgramStats) -> Bool {
+    if lhs.membersTotal != rhs.membersTotal {return false}
+    if lhs.membersEnrolled != rhs.membersEnrolled {return false}
+    if lhs.membersActive != rhs.membersActive {return false}
+    if lhs.pointsIssued != rhs.pointsIssued {return false}
+    if lhs.pointsRedeemed != rhs.pointsRedeemed {return false}
+    if lhs.pointsExpired != rhs.pointsExpired {return false}
+    if lhs.pointsReversed != rhs.pointsReversed {return false}
+    if lhs.pointsOutstanding != rhs.pointsOutstanding {return false}
+    if lhs._liability != rhs._liability {return false}
+    if lhs.redemptionRateBasisPoints != rhs.redemptionRateBasisPoints {return false}
+    if lhs.membersByTier != rhs.membersByTier {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

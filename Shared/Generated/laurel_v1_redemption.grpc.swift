@@ -85,13 +85,27 @@ public enum Laurel_V1_RedemptionService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "GetRedemptionStats" metadata.
+        public enum GetRedemptionStats: Sendable {
+            /// Request type for "GetRedemptionStats".
+            public typealias Input = Laurel_V1_GetRedemptionStatsRequest
+            /// Response type for "GetRedemptionStats".
+            public typealias Output = Laurel_V1_GetRedemptionStatsResponse
+            /// Descriptor for "GetRedemptionStats".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.RedemptionService"),
+                method: "GetRedemptionStats",
+                type: .unary
+            )
+        }
         /// Descriptors for all methods in the "laurel.v1.RedemptionService" service.
         public static let descriptors: [GRPCCore.MethodDescriptor] = [
             Redeem.descriptor,
             GetRedemption.descriptor,
             ListRedemptions.descriptor,
             CancelRedemption.descriptor,
-            RedeemVoucher.descriptor
+            RedeemVoucher.descriptor,
+            GetRedemptionStats.descriptor
         ]
     }
 }
@@ -214,6 +228,24 @@ extension Laurel_V1_RedemptionService {
             request: GRPCCore.StreamingServerRequest<Laurel_V1_RedeemVoucherRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RedeemVoucherResponse>
+
+        /// Handle the "GetRedemptionStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Redemption figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_GetRedemptionStatsRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_GetRedemptionStatsResponse` messages.
+        func getRedemptionStats(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_GetRedemptionStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_GetRedemptionStatsResponse>
     }
 
     /// Service protocol for the "laurel.v1.RedemptionService" service.
@@ -320,6 +352,24 @@ extension Laurel_V1_RedemptionService {
             request: GRPCCore.ServerRequest<Laurel_V1_RedeemVoucherRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RedeemVoucherResponse>
+
+        /// Handle the "GetRedemptionStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Redemption figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_GetRedemptionStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_GetRedemptionStatsResponse` message.
+        func getRedemptionStats(
+            request: GRPCCore.ServerRequest<Laurel_V1_GetRedemptionStatsRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_GetRedemptionStatsResponse>
     }
 
     /// Simple service protocol for the "laurel.v1.RedemptionService" service.
@@ -424,6 +474,24 @@ extension Laurel_V1_RedemptionService {
             request: Laurel_V1_RedeemVoucherRequest,
             context: GRPCCore.ServerContext
         ) async throws -> Laurel_V1_RedeemVoucherResponse
+
+        /// Handle the "GetRedemptionStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Redemption figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_GetRedemptionStatsRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_GetRedemptionStatsResponse` to respond with.
+        func getRedemptionStats(
+            request: Laurel_V1_GetRedemptionStatsRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_GetRedemptionStatsResponse
     }
 }
 
@@ -486,6 +554,17 @@ extension Laurel_V1_RedemptionService.StreamingServiceProtocol {
                 )
             }
         )
+        router.registerHandler(
+            forMethod: Laurel_V1_RedemptionService.Method.GetRedemptionStats.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_GetRedemptionStatsRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_GetRedemptionStatsResponse>(),
+            handler: { request, context in
+                try await self.getRedemptionStats(
+                    request: request,
+                    context: context
+                )
+            }
+        )
     }
 }
 
@@ -541,6 +620,17 @@ extension Laurel_V1_RedemptionService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RedeemVoucherResponse> {
         let response = try await self.redeemVoucher(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func getRedemptionStats(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_GetRedemptionStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_GetRedemptionStatsResponse> {
+        let response = try await self.getRedemptionStats(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -609,6 +699,19 @@ extension Laurel_V1_RedemptionService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RedeemVoucherResponse> {
         return GRPCCore.ServerResponse<Laurel_V1_RedeemVoucherResponse>(
             message: try await self.redeemVoucher(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func getRedemptionStats(
+        request: GRPCCore.ServerRequest<Laurel_V1_GetRedemptionStatsRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_GetRedemptionStatsResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_GetRedemptionStatsResponse>(
+            message: try await self.getRedemptionStats(
                 request: request.message,
                 context: context
             ),
@@ -746,6 +849,29 @@ extension Laurel_V1_RedemptionService {
             deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_RedeemVoucherResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_RedeemVoucherResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "GetRedemptionStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Redemption figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_GetRedemptionStatsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_GetRedemptionStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_GetRedemptionStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func getRedemptionStats<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_GetRedemptionStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_GetRedemptionStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_GetRedemptionStatsResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetRedemptionStatsResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
     }
 
@@ -941,6 +1067,40 @@ extension Laurel_V1_RedemptionService {
                 onResponse: handleResponse
             )
         }
+
+        /// Call the "GetRedemptionStats" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Redemption figures over a time range. Operator only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_GetRedemptionStatsRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_GetRedemptionStatsRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_GetRedemptionStatsResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func getRedemptionStats<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_GetRedemptionStatsRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_GetRedemptionStatsRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_GetRedemptionStatsResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetRedemptionStatsResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_RedemptionService.Method.GetRedemptionStats.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
     }
 }
 
@@ -1087,6 +1247,35 @@ extension Laurel_V1_RedemptionService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_RedeemVoucherRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_RedeemVoucherResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRedemptionStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Redemption figures over a time range. Operator only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_GetRedemptionStatsRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRedemptionStats<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_GetRedemptionStatsRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetRedemptionStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.getRedemptionStats(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_GetRedemptionStatsRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_GetRedemptionStatsResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -1255,6 +1444,654 @@ extension Laurel_V1_RedemptionService.ClientProtocol {
             metadata: metadata
         )
         return try await self.redeemVoucher(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "GetRedemptionStats" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Redemption figures over a time range. Operator only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func getRedemptionStats<Result>(
+        _ message: Laurel_V1_GetRedemptionStatsRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_GetRedemptionStatsResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_GetRedemptionStatsRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.getRedemptionStats(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// MARK: - laurel.v1.PrivacyService
+
+/// Namespace containing generated types for the "laurel.v1.PrivacyService" service.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+public enum Laurel_V1_PrivacyService: Sendable {
+    /// Service descriptor for the "laurel.v1.PrivacyService" service.
+    public static let descriptor = GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.PrivacyService")
+    /// Namespace for method metadata.
+    public enum Method: Sendable {
+        /// Namespace for "ExportMember" metadata.
+        public enum ExportMember: Sendable {
+            /// Request type for "ExportMember".
+            public typealias Input = Laurel_V1_ExportMemberRequest
+            /// Response type for "ExportMember".
+            public typealias Output = Laurel_V1_ExportMemberResponse
+            /// Descriptor for "ExportMember".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.PrivacyService"),
+                method: "ExportMember",
+                type: .unary
+            )
+        }
+        /// Namespace for "EraseMember" metadata.
+        public enum EraseMember: Sendable {
+            /// Request type for "EraseMember".
+            public typealias Input = Laurel_V1_EraseMemberRequest
+            /// Response type for "EraseMember".
+            public typealias Output = Laurel_V1_EraseMemberResponse
+            /// Descriptor for "EraseMember".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.PrivacyService"),
+                method: "EraseMember",
+                type: .unary
+            )
+        }
+        /// Descriptors for all methods in the "laurel.v1.PrivacyService" service.
+        public static let descriptors: [GRPCCore.MethodDescriptor] = [
+            ExportMember.descriptor,
+            EraseMember.descriptor
+        ]
+    }
+}
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension GRPCCore.ServiceDescriptor {
+    /// Service descriptor for the "laurel.v1.PrivacyService" service.
+    public static let laurel_v1_PrivacyService = GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.PrivacyService")
+}
+
+// MARK: laurel.v1.PrivacyService (server)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Laurel_V1_PrivacyService {
+    /// Streaming variant of the service protocol for the "laurel.v1.PrivacyService" service.
+    ///
+    /// This protocol is the lowest-level of the service protocols generated for this service
+    /// giving you the most flexibility over the implementation of your service. This comes at
+    /// the cost of more verbose and less strict APIs. Each RPC requires you to implement it in
+    /// terms of a request stream and response stream. Where the RPC expects only a single
+    /// request or response message, you are responsible for ensuring your implementation
+    /// maintains this invariant.
+    ///
+    /// Where possible, prefer using the stricter, less-verbose ``ServiceProtocol``
+    /// or ``SimpleServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Data-protection requests (GDPR, CCPA), served by the redemption service,
+    /// > which reaches the other two. Operator only; every erasure is audited in
+    /// > each service.
+    public protocol StreamingServiceProtocol: GRPCCore.RegistrableRPCService {
+        /// Handle the "ExportMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything Laurel holds about one member, from the three services, as
+        /// > one document.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_ExportMemberRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_ExportMemberResponse` messages.
+        func exportMember(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_ExportMemberRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExportMemberResponse>
+
+        /// Handle the "EraseMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the member's personal data everywhere (profile, attributes,
+        /// > birth date, email, external id; redemption's links and voucher codes)
+        /// > while keeping every amount, so balances, totals and statistics stay
+        /// > right. The member can no longer be found by external_id or email.
+        /// > Idempotent on request_id; a partial failure is retried to completion.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_EraseMemberRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_EraseMemberResponse` messages.
+        func eraseMember(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_EraseMemberRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_EraseMemberResponse>
+    }
+
+    /// Service protocol for the "laurel.v1.PrivacyService" service.
+    ///
+    /// This protocol is higher level than ``StreamingServiceProtocol`` but lower level than
+    /// the ``SimpleServiceProtocol``, it provides access to request and response metadata and
+    /// trailing response metadata. If you don't need these then consider using
+    /// the ``SimpleServiceProtocol``. If you need fine grained control over your RPCs then
+    /// use ``StreamingServiceProtocol``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Data-protection requests (GDPR, CCPA), served by the redemption service,
+    /// > which reaches the other two. Operator only; every erasure is audited in
+    /// > each service.
+    public protocol ServiceProtocol: Laurel_V1_PrivacyService.StreamingServiceProtocol {
+        /// Handle the "ExportMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything Laurel holds about one member, from the three services, as
+        /// > one document.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExportMemberRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_ExportMemberResponse` message.
+        func exportMember(
+            request: GRPCCore.ServerRequest<Laurel_V1_ExportMemberRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExportMemberResponse>
+
+        /// Handle the "EraseMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the member's personal data everywhere (profile, attributes,
+        /// > birth date, email, external id; redemption's links and voucher codes)
+        /// > while keeping every amount, so balances, totals and statistics stay
+        /// > right. The member can no longer be found by external_id or email.
+        /// > Idempotent on request_id; a partial failure is retried to completion.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_EraseMemberRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_EraseMemberResponse` message.
+        func eraseMember(
+            request: GRPCCore.ServerRequest<Laurel_V1_EraseMemberRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_EraseMemberResponse>
+    }
+
+    /// Simple service protocol for the "laurel.v1.PrivacyService" service.
+    ///
+    /// This is the highest level protocol for the service. The API is the easiest to use but
+    /// doesn't provide access to request or response metadata. If you need access to these
+    /// then use ``ServiceProtocol`` instead.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Data-protection requests (GDPR, CCPA), served by the redemption service,
+    /// > which reaches the other two. Operator only; every erasure is audited in
+    /// > each service.
+    public protocol SimpleServiceProtocol: Laurel_V1_PrivacyService.ServiceProtocol {
+        /// Handle the "ExportMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything Laurel holds about one member, from the three services, as
+        /// > one document.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_ExportMemberRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_ExportMemberResponse` to respond with.
+        func exportMember(
+            request: Laurel_V1_ExportMemberRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_ExportMemberResponse
+
+        /// Handle the "EraseMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the member's personal data everywhere (profile, attributes,
+        /// > birth date, email, external id; redemption's links and voucher codes)
+        /// > while keeping every amount, so balances, totals and statistics stay
+        /// > right. The member can no longer be found by external_id or email.
+        /// > Idempotent on request_id; a partial failure is retried to completion.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_EraseMemberRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_EraseMemberResponse` to respond with.
+        func eraseMember(
+            request: Laurel_V1_EraseMemberRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_EraseMemberResponse
+    }
+}
+
+// Default implementation of 'registerMethods(with:)'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Laurel_V1_PrivacyService.StreamingServiceProtocol {
+    public func registerMethods<Transport>(with router: inout GRPCCore.RPCRouter<Transport>) where Transport: GRPCCore.ServerTransport {
+        router.registerHandler(
+            forMethod: Laurel_V1_PrivacyService.Method.ExportMember.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ExportMemberRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ExportMemberResponse>(),
+            handler: { request, context in
+                try await self.exportMember(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Laurel_V1_PrivacyService.Method.EraseMember.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_EraseMemberRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_EraseMemberResponse>(),
+            handler: { request, context in
+                try await self.eraseMember(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+    }
+}
+
+// Default implementation of streaming methods from 'StreamingServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Laurel_V1_PrivacyService.ServiceProtocol {
+    public func exportMember(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_ExportMemberRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ExportMemberResponse> {
+        let response = try await self.exportMember(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func eraseMember(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_EraseMemberRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_EraseMemberResponse> {
+        let response = try await self.eraseMember(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+}
+
+// Default implementation of methods from 'ServiceProtocol'.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Laurel_V1_PrivacyService.SimpleServiceProtocol {
+    public func exportMember(
+        request: GRPCCore.ServerRequest<Laurel_V1_ExportMemberRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ExportMemberResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_ExportMemberResponse>(
+            message: try await self.exportMember(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func eraseMember(
+        request: GRPCCore.ServerRequest<Laurel_V1_EraseMemberRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_EraseMemberResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_EraseMemberResponse>(
+            message: try await self.eraseMember(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+}
+
+// MARK: laurel.v1.PrivacyService (client)
+
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Laurel_V1_PrivacyService {
+    /// Generated client protocol for the "laurel.v1.PrivacyService" service.
+    ///
+    /// You don't need to implement this protocol directly, use the generated
+    /// implementation, ``Client``.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Data-protection requests (GDPR, CCPA), served by the redemption service,
+    /// > which reaches the other two. Operator only; every erasure is audited in
+    /// > each service.
+    public protocol ClientProtocol: Sendable {
+        /// Call the "ExportMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything Laurel holds about one member, from the three services, as
+        /// > one document.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExportMemberRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ExportMemberRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ExportMemberResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func exportMember<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ExportMemberRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ExportMemberRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ExportMemberResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "EraseMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the member's personal data everywhere (profile, attributes,
+        /// > birth date, email, external id; redemption's links and voucher codes)
+        /// > while keeping every amount, so balances, totals and statistics stay
+        /// > right. The member can no longer be found by external_id or email.
+        /// > Idempotent on request_id; a partial failure is retried to completion.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_EraseMemberRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_EraseMemberRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_EraseMemberResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func eraseMember<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_EraseMemberRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_EraseMemberRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_EraseMemberResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+    }
+
+    /// Generated client for the "laurel.v1.PrivacyService" service.
+    ///
+    /// The ``Client`` provides an implementation of ``ClientProtocol`` which wraps
+    /// a `GRPCCore.GRPCCClient`. The underlying `GRPCClient` provides the long-lived
+    /// means of communication with the remote peer.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Data-protection requests (GDPR, CCPA), served by the redemption service,
+    /// > which reaches the other two. Operator only; every erasure is audited in
+    /// > each service.
+    public struct Client<Transport>: ClientProtocol where Transport: GRPCCore.ClientTransport {
+        private let client: GRPCCore.GRPCClient<Transport>
+
+        /// Creates a new client wrapping the provided `GRPCCore.GRPCClient`.
+        ///
+        /// - Parameters:
+        ///   - client: A `GRPCCore.GRPCClient` providing a communication channel to the service.
+        public init(wrapping client: GRPCCore.GRPCClient<Transport>) {
+            self.client = client
+        }
+
+        /// Call the "ExportMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Everything Laurel holds about one member, from the three services, as
+        /// > one document.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ExportMemberRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ExportMemberRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ExportMemberResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func exportMember<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ExportMemberRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ExportMemberRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ExportMemberResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_PrivacyService.Method.ExportMember.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "EraseMember" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Removes the member's personal data everywhere (profile, attributes,
+        /// > birth date, email, external id; redemption's links and voucher codes)
+        /// > while keeping every amount, so balances, totals and statistics stay
+        /// > right. The member can no longer be found by external_id or email.
+        /// > Idempotent on request_id; a partial failure is retried to completion.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_EraseMemberRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_EraseMemberRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_EraseMemberResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func eraseMember<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_EraseMemberRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_EraseMemberRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_EraseMemberResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_PrivacyService.Method.EraseMember.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+    }
+}
+
+// Helpers providing default arguments to 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Laurel_V1_PrivacyService.ClientProtocol {
+    /// Call the "ExportMember" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Everything Laurel holds about one member, from the three services, as
+    /// > one document.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_ExportMemberRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportMember<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_ExportMemberRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.exportMember(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ExportMemberRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ExportMemberResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EraseMember" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes the member's personal data everywhere (profile, attributes,
+    /// > birth date, email, external id; redemption's links and voucher codes)
+    /// > while keeping every amount, so balances, totals and statistics stay
+    /// > right. The member can no longer be found by external_id or email.
+    /// > Idempotent on request_id; a partial failure is retried to completion.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_EraseMemberRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func eraseMember<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_EraseMemberRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.eraseMember(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_EraseMemberRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_EraseMemberResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+}
+
+// Helpers providing sugared APIs for 'ClientProtocol' methods.
+@available(macOS 15.0, iOS 18.0, watchOS 11.0, tvOS 18.0, visionOS 2.0, *)
+extension Laurel_V1_PrivacyService.ClientProtocol {
+    /// Call the "ExportMember" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Everything Laurel holds about one member, from the three services, as
+    /// > one document.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func exportMember<Result>(
+        _ message: Laurel_V1_ExportMemberRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ExportMemberResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_ExportMemberRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.exportMember(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "EraseMember" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Removes the member's personal data everywhere (profile, attributes,
+    /// > birth date, email, external id; redemption's links and voucher codes)
+    /// > while keeping every amount, so balances, totals and statistics stay
+    /// > right. The member can no longer be found by external_id or email.
+    /// > Idempotent on request_id; a partial failure is retried to completion.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func eraseMember<Result>(
+        _ message: Laurel_V1_EraseMemberRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_EraseMemberResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_EraseMemberRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.eraseMember(
             request: request,
             options: options,
             onResponse: handleResponse

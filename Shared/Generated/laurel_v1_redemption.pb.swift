@@ -414,6 +414,221 @@ public nonisolated struct Laurel_V1_RedeemVoucherResponse: Sendable {
   fileprivate var _redemption: Laurel_V1_Redemption? = nil
 }
 
+public nonisolated struct Laurel_V1_GetRedemptionStatsRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// [from, to) by creation time; unset from = the beginning, unset to = now.
+  public var from: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_from ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_from = newValue}
+  }
+  /// Returns true if `from` has been explicitly set.
+  public var hasFrom: Bool {self._from != nil}
+  /// Clears the value of `from`. Subsequent reads from it will return its default value.
+  public mutating func clearFrom() {self._from = nil}
+
+  public var to: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_to ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_to = newValue}
+  }
+  /// Returns true if `to` has been explicitly set.
+  public var hasTo: Bool {self._to != nil}
+  /// Clears the value of `to`. Subsequent reads from it will return its default value.
+  public mutating func clearTo() {self._to = nil}
+
+  /// How many top rewards; 0 means 10, at most 100.
+  public var top: Int32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _from: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _to: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
+public nonisolated struct Laurel_V1_GetRedemptionStatsResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var stats: Laurel_V1_RedemptionStats {
+    get {_stats ?? Laurel_V1_RedemptionStats()}
+    set {_stats = newValue}
+  }
+  /// Returns true if `stats` has been explicitly set.
+  public var hasStats: Bool {self._stats != nil}
+  /// Clears the value of `stats`. Subsequent reads from it will return its default value.
+  public mutating func clearStats() {self._stats = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _stats: Laurel_V1_RedemptionStats? = nil
+}
+
+public nonisolated struct Laurel_V1_RedemptionStats: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var redemptionsTotal: Int64 = 0
+
+  /// Status name (e.g. "COMPLETED") to count.
+  public var redemptionsByStatus: Dictionary<String,Int64> = [:]
+
+  /// Points of COMPLETED redemptions.
+  public var pointsSpent: Int64 = 0
+
+  public var membersRedeeming: Int64 = 0
+
+  public var vouchersUsed: Int64 = 0
+
+  /// By COMPLETED redemptions, most first.
+  public var topRewards: [Laurel_V1_RedeemedReward] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_RedeemedReward: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var rewardID: String = String()
+
+  public var redemptions: Int64 = 0
+
+  public var units: Int64 = 0
+
+  public var points: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_ExportMemberRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var memberID: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_ExportMemberResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var export: Laurel_V1_MemberExport {
+    get {_export ?? Laurel_V1_MemberExport()}
+    set {_export = newValue}
+  }
+  /// Returns true if `export` has been explicitly set.
+  public var hasExport: Bool {self._export != nil}
+  /// Clears the value of `export`. Subsequent reads from it will return its default value.
+  public mutating func clearExport() {self._export = nil}
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _export: Laurel_V1_MemberExport? = nil
+}
+
+/// One document: what each service holds about the member.
+public nonisolated struct Laurel_V1_MemberExport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var memberID: String = String()
+
+  public var exportedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_exportedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_exportedAt = newValue}
+  }
+  /// Returns true if `exportedAt` has been explicitly set.
+  public var hasExportedAt: Bool {self._exportedAt != nil}
+  /// Clears the value of `exportedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearExportedAt() {self._exportedAt = nil}
+
+  public var members: Laurel_V1_MemberDataExport {
+    get {_members ?? Laurel_V1_MemberDataExport()}
+    set {_members = newValue}
+  }
+  /// Returns true if `members` has been explicitly set.
+  public var hasMembers: Bool {self._members != nil}
+  /// Clears the value of `members`. Subsequent reads from it will return its default value.
+  public mutating func clearMembers() {self._members = nil}
+
+  public var reservations: [Laurel_V1_Reservation] = []
+
+  public var redemptions: [Laurel_V1_Redemption] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _exportedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+  fileprivate var _members: Laurel_V1_MemberDataExport? = nil
+}
+
+public nonisolated struct Laurel_V1_EraseMemberRequest: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var memberID: String = String()
+
+  /// The idempotency key.
+  public var requestID: String = String()
+
+  /// For the audit trail.
+  public var reason: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Laurel_V1_EraseMemberResponse: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var memberID: String = String()
+
+  public var erasedAt: SwiftProtobuf.Google_Protobuf_Timestamp {
+    get {_erasedAt ?? SwiftProtobuf.Google_Protobuf_Timestamp()}
+    set {_erasedAt = newValue}
+  }
+  /// Returns true if `erasedAt` has been explicitly set.
+  public var hasErasedAt: Bool {self._erasedAt != nil}
+  /// Clears the value of `erasedAt`. Subsequent reads from it will return its default value.
+  public mutating func clearErasedAt() {self._erasedAt = nil}
+
+  public var redemptionsAnonymised: Int64 = 0
+
+  public var reservationsAnonymised: Int64 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+
+  fileprivate var _erasedAt: SwiftProtobuf.Google_Protobuf_Timestamp? = nil
+}
+
 // MARK: - Code below here is support for the SwiftProtobuf runtime.
 
 fileprivate nonisolated let _protobuf_package = "laurel.v1"
@@ -964,6 +1179,391 @@ nonisolated extension Laurel_V1_RedeemVoucherResponse: SwiftProtobuf.Message, Sw
 
   public static func ==(lhs: Laurel_V1_RedeemVoucherResponse, rhs: Laurel_V1_RedeemVoucherResponse) -> Bool {
     if lhs._redemption != rhs._redemption {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_GetRedemptionStatsRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetRedemptionStatsRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}from\0\u{1}to\0\u{1}top\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._from) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._to) }()
+      case 3: try { try decoder.decodeSingularInt32Field(value: &self.top) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._from {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try { if let v = self._to {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.top != 0 {
+      try visitor.visitSingularInt32Field(value: self.top, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_GetRedemptionStatsRequest, rhs: Laurel_V1_GetRedemptionStatsRequest) -> Bool {
+    if lhs._from != rhs._from {return false}
+    if lhs._to != rhs._to {return false}
+    if lhs.top != rhs.top {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_GetRedemptionStatsResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".GetRedemptionStatsResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}stats\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._stats) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._stats {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_GetRedemptionStatsResponse, rhs: Laurel_V1_GetRedemptionStatsResponse) -> Bool {
+    if lhs._stats != rhs._stats {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_RedemptionStats: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RedemptionStats"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}redemptions_total\0\u{3}redemptions_by_status\0\u{3}points_spent\0\u{3}members_redeeming\0\u{3}vouchers_used\0\u{3}top_rewards\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularInt64Field(value: &self.redemptionsTotal) }()
+      case 2: try { try decoder.decodeMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: &self.redemptionsByStatus) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.pointsSpent) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.membersRedeeming) }()
+      case 5: try { try decoder.decodeSingularInt64Field(value: &self.vouchersUsed) }()
+      case 6: try { try decoder.decodeRepeatedMessageField(value: &self.topRewards) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.redemptionsTotal != 0 {
+      try visitor.visitSingularInt64Field(value: self.redemptionsTotal, fieldNumber: 1)
+    }
+    if !self.redemptionsByStatus.isEmpty {
+      try visitor.visitMapField(fieldType: SwiftProtobuf._ProtobufMap<SwiftProtobuf.ProtobufString,SwiftProtobuf.ProtobufInt64>.self, value: self.redemptionsByStatus, fieldNumber: 2)
+    }
+    if self.pointsSpent != 0 {
+      try visitor.visitSingularInt64Field(value: self.pointsSpent, fieldNumber: 3)
+    }
+    if self.membersRedeeming != 0 {
+      try visitor.visitSingularInt64Field(value: self.membersRedeeming, fieldNumber: 4)
+    }
+    if self.vouchersUsed != 0 {
+      try visitor.visitSingularInt64Field(value: self.vouchersUsed, fieldNumber: 5)
+    }
+    if !self.topRewards.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.topRewards, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_RedemptionStats, rhs: Laurel_V1_RedemptionStats) -> Bool {
+    if lhs.redemptionsTotal != rhs.redemptionsTotal {return false}
+    if lhs.redemptionsByStatus != rhs.redemptionsByStatus {return false}
+    if lhs.pointsSpent != rhs.pointsSpent {return false}
+    if lhs.membersRedeeming != rhs.membersRedeeming {return false}
+    if lhs.vouchersUsed != rhs.vouchersUsed {return false}
+    if lhs.topRewards != rhs.topRewards {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_RedeemedReward: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".RedeemedReward"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}reward_id\0\u{1}redemptions\0\u{1}units\0\u{1}points\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.rewardID) }()
+      case 2: try { try decoder.decodeSingularInt64Field(value: &self.redemptions) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.units) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.points) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.rewardID.isEmpty {
+      try visitor.visitSingularStringField(value: self.rewardID, fieldNumber: 1)
+    }
+    if self.redemptions != 0 {
+      try visitor.visitSingularInt64Field(value: self.redemptions, fieldNumber: 2)
+    }
+    if self.units != 0 {
+      try visitor.visitSingularInt64Field(value: self.units, fieldNumber: 3)
+    }
+    if self.points != 0 {
+      try visitor.visitSingularInt64Field(value: self.points, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_RedeemedReward, rhs: Laurel_V1_RedeemedReward) -> Bool {
+    if lhs.rewardID != rhs.rewardID {return false}
+    if lhs.redemptions != rhs.redemptions {return false}
+    if lhs.units != rhs.units {return false}
+    if lhs.points != rhs.points {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_ExportMemberRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportMemberRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 1)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_ExportMemberRequest, rhs: Laurel_V1_ExportMemberRequest) -> Bool {
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_ExportMemberResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ExportMemberResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}export\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularMessageField(value: &self._export) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    try { if let v = self._export {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 1)
+    } }()
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_ExportMemberResponse, rhs: Laurel_V1_ExportMemberResponse) -> Bool {
+    if lhs._export != rhs._export {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_MemberExport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".MemberExport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}exported_at\0\u{1}members\0\u{1}reservations\0\u{1}redemptions\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._exportedAt) }()
+      case 3: try { try decoder.decodeSingularMessageField(value: &self._members) }()
+      case 4: try { try decoder.decodeRepeatedMessageField(value: &self.reservations) }()
+      case 5: try { try decoder.decodeRepeatedMessageField(value: &self.redemptions) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 1)
+    }
+    try { if let v = self._exportedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    try { if let v = self._members {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 3)
+    } }()
+    if !self.reservations.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.reservations, fieldNumber: 4)
+    }
+    if !self.redemptions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.redemptions, fieldNumber: 5)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_MemberExport, rhs: Laurel_V1_MemberExport) -> Bool {
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs._exportedAt != rhs._exportedAt {return false}
+    if lhs._members != rhs._members {return false}
+    if lhs.reservations != rhs.reservations {return false}
+    if lhs.redemptions != rhs.redemptions {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_EraseMemberRequest: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EraseMemberRequest"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}request_id\0\u{1}reason\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
+      case 2: try { try decoder.decodeSingularStringField(value: &self.requestID) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.reason) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 1)
+    }
+    if !self.requestID.isEmpty {
+      try visitor.visitSingularStringField(value: self.requestID, fieldNumber: 2)
+    }
+    if !self.reason.isEmpty {
+      try visitor.visitSingularStringField(value: self.reason, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_EraseMemberRequest, rhs: Laurel_V1_EraseMemberRequest) -> Bool {
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs.requestID != rhs.requestID {return false}
+    if lhs.reason != rhs.reason {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Laurel_V1_EraseMemberResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".EraseMemberResponse"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}member_id\0\u{3}erased_at\0\u{3}redemptions_anonymised\0\u{3}reservations_anonymised\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.memberID) }()
+      case 2: try { try decoder.decodeSingularMessageField(value: &self._erasedAt) }()
+      case 3: try { try decoder.decodeSingularInt64Field(value: &self.redemptionsAnonymised) }()
+      case 4: try { try decoder.decodeSingularInt64Field(value: &self.reservationsAnonymised) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
+    if !self.memberID.isEmpty {
+      try visitor.visitSingularStringField(value: self.memberID, fieldNumber: 1)
+    }
+    try { if let v = self._erasedAt {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 2)
+    } }()
+    if self.redemptionsAnonymised != 0 {
+      try visitor.visitSingularInt64Field(value: self.redemptionsAnonymised, fieldNumber: 3)
+    }
+    if self.reservationsAnonymised != 0 {
+      try visitor.visitSingularInt64Field(value: self.reservationsAnonymised, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Laurel_V1_EraseMemberResponse, rhs: Laurel_V1_EraseMemberResponse) -> Bool {
+    if lhs.memberID != rhs.memberID {return false}
+    if lhs._erasedAt != rhs._erasedAt {return false}
+    if lhs.redemptionsAnonymised != rhs.redemptionsAnonymised {return false}
+    if lhs.reservationsAnonymised != rhs.reservationsAnonymised {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

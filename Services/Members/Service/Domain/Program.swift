@@ -9,12 +9,18 @@ public struct ProgramRules: Codable, Sendable, Equatable {
     public var tiers: TierRules
     public var bonuses: Bonuses
     public var referrals: ReferralRules
+    /// What points are worth, for the liability in the statistics.
+    public var pointValue: PointValue?
 
-    public init(earn: EarnRules = EarnRules(), tiers: TierRules, bonuses: Bonuses = Bonuses(), referrals: ReferralRules = ReferralRules()) {
+    public init(
+        earn: EarnRules = EarnRules(), tiers: TierRules, bonuses: Bonuses = Bonuses(), referrals: ReferralRules = ReferralRules(),
+        pointValue: PointValue? = nil
+    ) {
         self.earn = earn
         self.tiers = tiers
         self.bonuses = bonuses
         self.referrals = referrals
+        self.pointValue = pointValue
     }
 
     /// What a service starts with before any UpdateProgram: a flat rate in
@@ -37,6 +43,10 @@ public struct ProgramRules: Codable, Sendable, Equatable {
         try Self.points(bonuses.birthdayPoints, "program.bonuses.birthday_points")
         try Self.points(referrals.referrerPoints, "program.referrals.referrer_points")
         try Self.points(referrals.refereePoints, "program.referrals.referee_points")
+        if let pointValue {
+            _ = try Currency(pointValue.currencyCode, field: "program.point_value.currency_code")
+            try Self.points(pointValue.minorUnitsPer1000Points, "program.point_value.minor_units_per_1000_points", max: 1_000_000_000)
+        }
     }
 
     static func points(_ value: Points, _ field: String, max: Points = 1_000_000_000) throws(InvalidArgument) {
@@ -228,5 +238,16 @@ public struct ReferralRules: Codable, Sendable, Equatable {
     public init(referrerPoints: Points = 0, refereePoints: Points = 0) {
         self.referrerPoints = referrerPoints
         self.refereePoints = refereePoints
+    }
+}
+
+/// `minorUnitsPer1000Points` of the currency per 1000 points.
+public struct PointValue: Codable, Sendable, Equatable {
+    public var currencyCode: String
+    public var minorUnitsPer1000Points: Int64
+
+    public init(currencyCode: String, minorUnitsPer1000Points: Int64) {
+        self.currencyCode = currencyCode
+        self.minorUnitsPer1000Points = minorUnitsPer1000Points
     }
 }

@@ -46,6 +46,12 @@ extension Laurel_V1_Program {
                 $0.referrerPoints = rules.referrals.referrerPoints
                 $0.refereePoints = rules.referrals.refereePoints
             }
+            if let value = rules.pointValue {
+                $0.pointValue = .with {
+                    $0.currencyCode = value.currencyCode
+                    $0.minorUnitsPer1000Points = value.minorUnitsPer1000Points
+                }
+            }
         }
     }
 
@@ -70,7 +76,9 @@ extension Laurel_V1_Program {
                             cashbackBasisPoints: Int($0.cashbackBasisPoints))
                     }),
                 bonuses: Bonuses(enrolmentPoints: bonuses.enrolmentPoints, birthdayPoints: bonuses.birthdayPoints),
-                referrals: ReferralRules(referrerPoints: referrals.referrerPoints, refereePoints: referrals.refereePoints))
+                referrals: ReferralRules(referrerPoints: referrals.referrerPoints, refereePoints: referrals.refereePoints),
+                pointValue: hasPointValue
+                    ? PointValue(currencyCode: pointValue.currencyCode, minorUnitsPer1000Points: pointValue.minorUnitsPer1000Points) : nil)
         }
     }
 }
