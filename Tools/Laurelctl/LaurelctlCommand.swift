@@ -6,14 +6,14 @@ import ArgumentParser
 struct LaurelctlCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "laurelctl",
-        abstract: "Operate a running Laurel: API keys, members, purchases, rewards and redemptions.",
+        abstract: "Operate a running Laurel: API keys, members, purchases, the programme and campaigns, rewards and redemptions.",
         discussion: """
             Every command takes --members, --catalog and --redemption (host:port), --api-key or \
             --api-key-file, --timeout-ms and --json. Mutating commands print the idempotency key \
             they used: repeat the command with it to retry safely.
             """,
         subcommands: [
-            KeysCommand.self, MembersCommand.self, PurchasesCommand.self, RewardsCommand.self,
+            KeysCommand.self, MembersCommand.self, PurchasesCommand.self, ProgramCommand.self, CampaignsCommand.self, RewardsCommand.self,
             RedeemCommand.self, CancelCommand.self, RedemptionsCommand.self,
             HealthCommand.self, WhoAmICommand.self,
         ])

@@ -265,3 +265,55 @@ private func succeeded(_ run: LaurelctlRun, sourceLocation: SourceLocation = #_s
     try #require(run.status == 0, "\(run)", sourceLocation: sourceLocation)
     return run
 }
+
+extension LaurelctlTests {
+    @Test func programGetSetSweepAndCampaigns() async throws {
+        try await withCluster { laurel in
+            let got = try await succeeded(laurel.laurelctl("program", "get"))
+            #expect(got.detail("version") == "1")
+            #expect(got.detail("tier basis") == "assigned by hand")
+
+            // What `program get --json` prints, `program set` reads back.
+            var program = try await succeeded(laurel.laurelctl("program", "get", "--json")).json()
+            var earn = program["earn"] as? [String: Any] ?? [:]
+            earn["categoryMultipliers"] = [["match": "coffee", "multiplierPercent": 300]]
+            program["earn"] = earn
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueKey("program")).json")
+            defer { try? FileManager.default.removeItem(at: file) }
+            try JSONSerialization.data(withJSONObject: program).write(to: file)
+            let set = try await succeeded(laurel.laurelctl("program", "set", "--file", file.path, "--expected-version", "1"))
+            #expect(set.detail("version") == "2")
+            #expect(set.detail("category coffee") == "300%")
+            let stale = try await laurel.laurelctl("program", "set", "--file", file.path, "--expected-version", "1")
+            #expect(stale.status == 1, "\(stale)")
+            #expect(stale.stderr.contains("PROGRAM_VERSION_CONFLICT"), "\(stale)")
+
+            let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+            let created = try await succeeded(
+                laurel.laurelctl(
+                    "campaigns", "create", "--id", "double", "--name", "Double points", "--starts", today,
+                    "--ends", "2999-01-01", "--multiplier-percent", "200", "--category", "coffee"))
+            #expect(created.detail("status") == "ACTIVE")
+            #expect(created.detail("reward") == "200% on targeted lines")
+
+            let member = try #require(try await succeeded(laurel.laurelctl("members", "enroll", "--external-id", "cli-p1")).detail("member id"))
+            let bought = try await succeeded(
+                laurel.laurelctl(
+                    "purchases", "record", "--member", member, "--order-id", "cli-o1", "--amount", "10.00", "--currency", "USD",
+                    "--line", "LATTE:coffee:2:5.00"))
+            // 10 base, +20 for the coffee category, +10 for the campaign.
+            #expect(bought.detail("points earned") == "40")
+            #expect(bought.detail("programme version") == "2")
+
+            let listed = try await succeeded(laurel.laurelctl("campaigns", "list"))
+            #expect(listed.stdout.contains("double"), "\(listed)")
+            let ended = try await succeeded(laurel.laurelctl("campaigns", "end", "double"))
+            #expect(ended.detail("status") == "ENDED")
+            let afterEnd = try await succeeded(laurel.laurelctl("campaigns", "list", "--json")).json()
+            #expect((afterEnd["campaigns"] as? [Any])?.isEmpty ?? true)
+
+            let swept = try await succeeded(laurel.laurelctl("program", "sweep"))
+            #expect(swept.detail("tiers evaluated") == "0")
+        }
+    }
+}

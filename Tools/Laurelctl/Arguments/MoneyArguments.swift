@@ -24,11 +24,3 @@ func parseAmount(_ text: String, currency: Currency, flag: String) throws -> Mon
     guard money.minorUnits >= 0 else { throw ValidationError("\(flag): must not be negative, got '\(text)'") }
     return money
 }
-
-extension Laurel_V1_Money {
-    init(_ money: Money) {
-        self.init()
-        currencyCode = money.currency.code
-        minorUnits = money.minorUnits
-    }
-}

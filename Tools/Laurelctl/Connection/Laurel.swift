@@ -42,6 +42,12 @@ struct Laurel: Sendable {
         try await connect(to: membersAddress) { try await body(.init(wrapping: $0)) }
     }
 
+    func program<Result: Sendable>(
+        _ body: (Laurel_V1_ProgramService.Client<Transport>) async throws -> Result
+    ) async throws -> Result {
+        try await connect(to: membersAddress) { try await body(.init(wrapping: $0)) }
+    }
+
     func catalog<Result: Sendable>(
         _ body: (Laurel_V1_CatalogService.Client<Transport>) async throws -> Result
     ) async throws -> Result {
