@@ -9,13 +9,13 @@ extension MemberAccounts {
         let metrics = pointsMetrics
         switch kind {
         case .earn, .bonus:
-            db.afterNextTransaction { _ in metrics.issued(available) }
+            db.afterCommit { metrics.issued(available) }
         case .adjust where available > 0:
-            db.afterNextTransaction { _ in metrics.issued(available) }
+            db.afterCommit { metrics.issued(available) }
         case .capture:
-            db.afterNextTransaction { _ in metrics.redeemed(-held) }
+            db.afterCommit { metrics.redeemed(-held) }
         case .refund:
-            db.afterNextTransaction { _ in metrics.refunded(available) }
+            db.afterCommit { metrics.refunded(available) }
         case .adjust, .hold, .release, .expireHold, .reverse, .expire:
             break
         }

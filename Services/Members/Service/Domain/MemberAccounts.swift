@@ -13,12 +13,18 @@ public struct MemberAccounts: Sendable {
     public let feed: ChangeFeed
     let pointsMetrics: PointsMetrics
     public let expiryPolicy: ExpiryPolicy
+    /// Concurrent writes share one transaction and one fsync.
+    let commits: GroupCommit
 
+    /// `groupCommitBatch` is the most writes one transaction takes; 1 turns
+    /// group commit off.
     public init(
         database: MembersDatabase, clock: WallClock = .system, program: ProgramRules = .initial(),
-        feed: ChangeFeed = ChangeFeed(), metrics: LaurelMetrics = LaurelMetrics(), expiryPolicy: ExpiryPolicy = .never
+        feed: ChangeFeed = ChangeFeed(), metrics: LaurelMetrics = LaurelMetrics(), expiryPolicy: ExpiryPolicy = .never,
+        groupCommitBatch: Int = 256
     ) {
         self.database = database
+        self.commits = GroupCommit(database.writer, maxBatch: groupCommitBatch)
         self.clock = clock
         self.programs = ProgramBook(initial: program)
         self.feed = feed
@@ -26,9 +32,10 @@ public struct MemberAccounts: Sendable {
         self.pointsMetrics = metrics.points
     }
 
-    /// A write transaction, then a wake-up for event readers.
+    /// A write (its own transaction, or its savepoint in a group commit),
+    /// then a wake-up for event readers.
     func write<T: Sendable>(_ updates: @Sendable @escaping (Database) throws -> T) async throws -> T {
-        let result = try await database.writer.write(updates)
+        let result = try await commits.write(updates)
         feed.notify()
         return result
     }

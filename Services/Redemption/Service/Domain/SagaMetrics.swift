@@ -13,6 +13,6 @@ extension Redemptions {
         case .pending, .stockReserved, .pointsHeld, .compensating, .cancelling: return
         }
         let outcomes = self.outcomes
-        db.afterNextTransaction { _ in outcomes.reached(outcome) }
+        db.afterCommit { outcomes.reached(outcome) }
     }
 }

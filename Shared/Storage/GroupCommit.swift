@@ -1,0 +1,138 @@
+import GRDB
+import Synchronization
+
+/// Group commit: write transactions that arrive while one is committing are
+/// run together in the next transaction, each in its own savepoint, and all
+/// are answered after that one commit. With `synchronous=FULL` a commit costs
+/// an fsync, so N concurrent writes pay for one instead of N, and durability
+/// is unchanged: nobody is answered before the commit that holds their change.
+///
+/// A job that throws rolls back only its savepoint and gets its own error;
+/// a commit that fails fails every job of the batch. Nothing waits to fill a
+/// batch: a lone write commits at once, as it would without batching.
+public final class GroupCommit: Sendable {
+    private let writer: any DatabaseWriter
+    private let maxBatch: Int
+    private let state = Mutex(State())
+
+    private struct State {
+        var pending: [Job] = []
+        var draining = false
+    }
+
+    private typealias Finish = @Sendable ((any Error)?) -> Void
+
+    private struct Job: Sendable {
+        /// Runs the body in its savepoint; returns how to answer once the
+        /// transaction has committed (nil) or failed.
+        /// Answers a job that never ran: the transaction could not begin.
+        let abort: @Sendable (any Error) -> Void
+        let run: @Sendable (Database) -> Finish
+    }
+
+    /// `maxBatch` 1 turns batching off: one transaction per write.
+    public init(_ writer: any DatabaseWriter, maxBatch: Int = 256) {
+        precondition(maxBatch >= 1)
+        self.writer = writer
+        self.maxBatch = maxBatch
+    }
+
+    public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        if maxBatch == 1 {
+            let effects = CommitEffects()
+            let value = try await writer.write { db in try CommitEffects.$current.withValue(effects) { try body(db) } }
+            effects.run()
+            return value
+        }
+        return try await withCheckedThrowingContinuation { continuation in
+            let job = Job(abort: { continuation.resume(throwing: $0) }) { db in
+                let effects = CommitEffects()
+                let outcome: Result<T, any Error>
+                do {
+                    var value: T?
+                    try db.inSavepoint {
+                        value = try CommitEffects.$current.withValue(effects) { try body(db) }
+                        return .commit
+                    }
+                    outcome = .success(value!)
+                } catch {
+                    outcome = .failure(error)
+                }
+                return { commitError in
+                    if let commitError {
+                        continuation.resume(throwing: commitError)
+                    } else {
+                        if case .success = outcome { effects.run() }
+                        continuation.resume(with: outcome)
+                    }
+                }
+            }
+            let start = state.withLock { state in
+                state.pending.append(job)
+                defer { state.draining = true }
+                return !state.draining
+            }
+            if start { Task { await self.drain() } }
+        }
+    }
+
+    private final class Finishers: Sendable {
+        let ran = Mutex<[Finish]?>(nil)
+    }
+
+    private func drain() async {
+        while true {
+            let batch: [Job] = state.withLock { state in
+                let batch = Array(state.pending.prefix(maxBatch))
+                state.pending.removeFirst(batch.count)
+                if batch.isEmpty { state.draining = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            let finishers = Finishers()
+            do {
+                try await writer.write { db in
+                    let ran = batch.map { $0.run(db) }
+                    finishers.ran.withLock { $0 = ran }
+                }
+                for finish in finishers.ran.withLock({ $0 }) ?? [] { finish(nil) }
+            } catch {
+                if let ran = finishers.ran.withLock({ $0 }) {
+                    for finish in ran { finish(error) }
+                } else {
+                    for job in batch { job.abort(error) }
+                }
+            }
+        }
+    }
+}
+
+/// What a write does only once its transaction has committed (metrics), so a
+/// write that rolls back, alone or in its savepoint, does none of it.
+public final class CommitEffects: Sendable {
+    @TaskLocal public static var current: CommitEffects?
+
+    private let actions = Mutex<[@Sendable () -> Void]>([])
+
+    public init() {}
+
+    public func append(_ action: @escaping @Sendable () -> Void) {
+        actions.withLock { $0.append(action) }
+    }
+
+    func run() {
+        for action in actions.withLock({ $0 }) { action() }
+    }
+}
+
+extension Database {
+    /// Runs `action` once the current write has committed: after its
+    /// transaction, or, in a group commit, after the batch's.
+    public func afterCommit(_ action: @escaping @Sendable () -> Void) {
+        if let effects = CommitEffects.current {
+            effects.append(action)
+        } else {
+            afterNextTransaction { _ in action() }
+        }
+    }
+}
