@@ -28,6 +28,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     // An optional option may not have a default, so the variable is read here.
     public var metricsPort: Int? { metricsPortFlag ?? Environment.int("LAUREL_METRICS_PORT") }
 
+    @Option(name: .customLong("group-commit-batch"), help: "Most concurrent writes committed together in one transaction (one fsync); 1 turns group commit off (env LAUREL_GROUP_COMMIT_BATCH).")
+    public var groupCommitBatch: Int = Environment.int("LAUREL_GROUP_COMMIT_BATCH") ?? 256
+
     public init() {}
 
     public func validate() throws {
@@ -37,6 +40,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         guard rateLimitPerSecond >= 0, rateLimitBurst >= 0 else { throw ValidationError("rate limits must not be negative") }
         guard (1024...67_108_864).contains(maxRequestBytes) else { throw ValidationError("--max-request-bytes must be 1024...67108864") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
+        guard (1...10_000).contains(groupCommitBatch) else { throw ValidationError("--group-commit-batch must be 1...10000") }
     }
 
     /// Sends logs to standard error, leaving standard output for the

@@ -27,7 +27,7 @@ struct CatalogCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-catalog")
         let metrics = LaurelMetrics()
-        let catalog = RewardCatalog(database: try .open(in: server.dataDirectory))
+        let catalog = RewardCatalog(database: try .open(in: server.dataDirectory), groupCommitBatch: server.groupCommitBatch)
         let health = HealthService(services: [Laurel_V1_CatalogService.descriptor.fullyQualifiedService])
         let keyChecks = try makePeerClient(auth.membersAddress)
         let reflection = ReflectionService(services: [

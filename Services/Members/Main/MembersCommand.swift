@@ -27,11 +27,7 @@ struct MembersCommand: AsyncParsableCommand {
     @Option(name: .customLong("points-expiry"), help: "When earned points expire: never, days:N, end-of-month:N or end-of-year:N (UTC; N months or years after the one of earning) (env LAUREL_POINTS_EXPIRY).")
     var pointsExpiry: String = Environment.string("LAUREL_POINTS_EXPIRY") ?? "never"
 
-    @Option(name: .customLong("group-commit-batch"), help: "Most concurrent writes committed together in one transaction (one fsync); 1 turns group commit off (env LAUREL_GROUP_COMMIT_BATCH).")
-    var groupCommitBatch: Int = Environment.int("LAUREL_GROUP_COMMIT_BATCH") ?? 256
-
     func validate() throws {
-        guard (1...10_000).contains(groupCommitBatch) else { throw ValidationError("--group-commit-batch must be 1...10000") }
         _ = try ExpiryPolicy(parsing: pointsExpiry)
         _ = try TierOrder(tiers.split(separator: ",").map(String.init))
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
@@ -46,7 +42,7 @@ struct MembersCommand: AsyncParsableCommand {
         let accounts = MemberAccounts(
             database: database,
             program: .initial(pointsPerUnit: pointsPerUnit, tiers: try TierOrder(tiers.split(separator: ",").map(String.init))),
-            metrics: metrics, expiryPolicy: try ExpiryPolicy(parsing: pointsExpiry), groupCommitBatch: groupCommitBatch)
+            metrics: metrics, expiryPolicy: try ExpiryPolicy(parsing: pointsExpiry), groupCommitBatch: server.groupCommitBatch)
         _ = try await accounts.storeProgram()
         let keys = ApiKeys(database: database)
         if let secret = try await keys.bootstrapOperatorKey() {

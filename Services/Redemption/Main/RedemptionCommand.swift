@@ -72,7 +72,7 @@ struct RedemptionCommand: AsyncParsableCommand {
             database: try .open(in: server.dataDirectory),
             catalog: GRPCCatalogPeer(client: catalogClient, timeout: timeout),
             members: GRPCMembersPeer(client: membersClient, timeout: timeout),
-            holdSeconds: holdSeconds, logger: logger, metrics: metrics)
+            holdSeconds: holdSeconds, logger: logger, metrics: metrics, groupCommitBatch: server.groupCommitBatch)
         let health = HealthService(services: [Laurel_V1_RedemptionService.descriptor.fullyQualifiedService])
         let reflection = ReflectionService(services: [
             Laurel_V1_RedemptionService.descriptor.fullyQualifiedService, Grpc_Health_V1_Health.descriptor.fullyQualifiedService,

@@ -7,10 +7,13 @@ import LaurelShared
 public struct RewardCatalog: Sendable {
     public let database: CatalogDatabase
     public let clock: WallClock
+    /// Concurrent writes share one transaction and one fsync.
+    let commits: GroupCommit
 
-    public init(database: CatalogDatabase, clock: WallClock = .system) {
+    public init(database: CatalogDatabase, clock: WallClock = .system, groupCommitBatch: Int = 256) {
         self.database = database
         self.clock = clock
+        self.commits = GroupCommit(database.writer, maxBatch: groupCommitBatch)
     }
 
     // MARK: Rewards
@@ -31,7 +34,7 @@ public struct RewardCatalog: Sendable {
         let minTier = request.minTier.isEmpty ? nil : try Validate.identifier(request.minTier, field: "min_tier")
         let now = clock.now
 
-        return try await database.writer.write { db in
+        return try await commits.write { db in
             try IdempotencyKeys.run(
                 db, scope: "create_reward", key: sku, field: "sku", request: request, now: now,
                 conflict: {
@@ -85,7 +88,7 @@ public struct RewardCatalog: Sendable {
         let minTier = try request.minTier.map { $0.isEmpty ? "" : try Validate.identifier($0, field: "min_tier") }
         let now = clock.now
 
-        return try await database.writer.write { db in
+        return try await commits.write { db in
             let apply = {
                 var reward = try Self.reward(db, rewardId)
                 guard !reward.archived else { throw CatalogError.rewardArchived(rewardId) }
@@ -137,7 +140,7 @@ public struct RewardCatalog: Sendable {
     public func archive(rewardId: String) async throws -> Reward {
         let rewardId = try Validate.identifier(rewardId, field: "reward_id")
         let now = clock.now
-        return try await database.writer.write { db in
+        return try await commits.write { db in
             var reward = try Self.reward(db, rewardId)
             if !reward.archived {
                 reward.archived = true
@@ -159,7 +162,7 @@ public struct RewardCatalog: Sendable {
         let memberId = request.memberId.isEmpty ? nil : try Validate.identifier(request.memberId, field: "member_id")
         let now = clock.now
 
-        let result = try await database.writer.write { db in
+        let result = try await commits.write { db in
             try IdempotencyKeys.run(db, scope: "reserve", key: reservationId, field: "reservation_id", request: request, now: now) {
                 guard try !Reservation.exists(db, key: reservationId) else {
                     throw IdempotencyKeyReused(field: "reservation_id", key: reservationId)
@@ -206,7 +209,7 @@ public struct RewardCatalog: Sendable {
         let reservationId = try Validate.identifier(reservationId, field: "reservation_id")
         let now = clock.now
         // An expired reservation is given back and that is committed, then refused.
-        let outcome: Result<Reservation, CatalogError> = try await database.writer.write { db in
+        let outcome: Result<Reservation, CatalogError> = try await commits.write { db in
             var reservation = try Self.reservation(db, reservationId)
             switch reservation.status {
             case .reserved where reservation.expiresAt <= now:
@@ -232,7 +235,7 @@ public struct RewardCatalog: Sendable {
     public func release(reservationId: String) async throws -> Reservation {
         let reservationId = try Validate.identifier(reservationId, field: "reservation_id")
         let now = clock.now
-        return try await database.writer.write { db in
+        return try await commits.write { db in
             var reservation = try Self.reservation(db, reservationId)
             switch reservation.status {
             case .reserved:
@@ -251,7 +254,7 @@ public struct RewardCatalog: Sendable {
     public func restock(reservationId: String) async throws -> Reservation {
         let reservationId = try Validate.identifier(reservationId, field: "reservation_id")
         let now = clock.now
-        return try await database.writer.write { db in
+        return try await commits.write { db in
             var reservation = try Self.reservation(db, reservationId)
             switch reservation.status {
             case .committed:

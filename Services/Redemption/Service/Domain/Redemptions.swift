@@ -22,11 +22,13 @@ public struct Redemptions: Sendable {
     let logger: Logger
     let outcomes: RedemptionMetrics
     let coordinator = SagaCoordinator()
+    /// Concurrent writes share one transaction and one fsync.
+    let commits: GroupCommit
 
     public init(
         database: RedemptionDatabase, catalog: any CatalogPeer, members: any MembersPeer,
         clock: WallClock = .system, holdSeconds: Int64 = 300, logger: Logger = Logger(label: "laurel-redemption"),
-        metrics: LaurelMetrics = LaurelMetrics()
+        metrics: LaurelMetrics = LaurelMetrics(), groupCommitBatch: Int = 256
     ) {
         self.database = database
         self.catalog = catalog
@@ -34,6 +36,7 @@ public struct Redemptions: Sendable {
         self.clock = clock
         self.holdSeconds = holdSeconds
         self.logger = logger
+        self.commits = GroupCommit(database.writer, maxBatch: groupCommitBatch)
         self.outcomes = metrics.redemptions
     }
 
@@ -50,7 +53,7 @@ public struct Redemptions: Sendable {
 
         // `fresh`: this call starts an attempt, rather than joining or
         // finishing an earlier one.
-        let (started, fresh): (Redemption, Bool) = try await database.writer.write { db in
+        let (started, fresh): (Redemption, Bool) = try await commits.write { db in
             if var existing = try Redemption.filter(Column("idempotency_key") == key).fetchOne(db) {
                 guard existing.memberId == memberId, existing.rewardId == rewardId, existing.quantity == quantity,
                     scope.includes(ownerPartnerId: existing.partnerId)
@@ -72,7 +75,7 @@ public struct Redemptions: Sendable {
         var finished = try await drive(started.id)
         if !fresh, finished.step == .failed, finished.failure?.retryable == true {
             // An earlier attempt was only now fully given back: this call may try again.
-            _ = try await database.writer.write { db in
+            _ = try await commits.write { db in
                 var redemption = try Self.redemption(db, started.id)
                 return try Self.startNextAttemptIfRetryable(db, &redemption, now: clock.now)
             }
@@ -115,7 +118,7 @@ public struct Redemptions: Sendable {
         let id = try Validate.identifier(id, field: "redemption_id")
         let reason = try Validate.text(reason, field: "reason", maxLength: 500)
         let now = clock.now
-        let started: Redemption = try await database.writer.write { db in
+        let started: Redemption = try await commits.write { db in
             var redemption = try Self.redemption(db, id, scope: scope)
             switch redemption.step {
             case .completed:
@@ -172,7 +175,7 @@ public struct Redemptions: Sendable {
     /// unless it moved on meanwhile.
     private func abandon(_ id: String) async throws {
         let now = clock.now
-        try await database.writer.write { db in
+        try await commits.write { db in
             var redemption = try Self.redemption(db, id)
             guard redemption.step == .pending || redemption.step == .stockReserved else { return }
             redemption.step = .compensating
@@ -191,7 +194,7 @@ public struct Redemptions: Sendable {
         let storeId = try Validate.identifier(storeId, field: "store_id")
         let terminalId = terminalId.isEmpty ? "" : try Validate.identifier(terminalId, field: "terminal_id")
         let now = clock.now
-        return try await database.writer.write { db in
+        return try await commits.write { db in
             guard var redemption = try Redemption.filter(Column("voucher_code") == code).fetchOne(db) else {
                 throw RedemptionError.voucherNotFound
             }
@@ -357,7 +360,7 @@ public struct Redemptions: Sendable {
 
     private func complete(_ redemption: Redemption) async throws -> Redemption {
         let now = clock.now
-        let completed = try await database.writer.write { db in
+        let completed = try await commits.write { db in
             var redemption = redemption
             redemption.step = .completed
             redemption.failure = nil
@@ -376,10 +379,10 @@ public struct Redemptions: Sendable {
 
     private func save(
         _ redemption: Redemption, step: SagaStep, failure: RedemptionFailure? = nil,
-        _ change: @Sendable (inout Redemption) -> Void = { _ in }
+        _ change: @escaping @Sendable (inout Redemption) -> Void = { _ in }
     ) async throws -> Redemption {
         let now = clock.now
-        let saved = try await database.writer.write { db in
+        let saved = try await commits.write { db in
             var redemption = redemption
             redemption.step = step
             if let failure { redemption.failure = failure }
