@@ -16,13 +16,30 @@ public struct ApiKeySecret: Sendable {
         return ApiKeySecret(keyId: id, text: "lk_\(id)_\(secret)")
     }
 
-    /// Nil unless `text` has the shape of a Laurel key.
+    /// Nil unless `text` has the shape of a Laurel key. Reads bytes, not
+    /// Characters: every call presents a key.
     public init?(parsing text: String) {
-        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "lk", parts[1].count == 16, parts[2].count == 64,
-            parts[1].allSatisfy(\.isHexDigit), parts[2].allSatisfy(\.isHexDigit)
-        else { return nil }
-        self.init(keyId: String(parts[1]), text: text)
+        let bytes = text.utf8
+        guard bytes.count == 3 + 16 + 1 + 64 else { return nil }
+        for (offset, byte) in bytes.enumerated() {
+            let valid: Bool
+            switch offset {
+            case 0: valid = byte == UInt8(ascii: "l")
+            case 1: valid = byte == UInt8(ascii: "k")
+            case 2, 19: valid = byte == UInt8(ascii: "_")
+            default: valid = Self.isHexDigit(byte)
+            }
+            guard valid else { return nil }
+        }
+        let idStart = bytes.index(bytes.startIndex, offsetBy: 3)
+        self.init(keyId: String(text[idStart..<bytes.index(idStart, offsetBy: 16)]), text: text)
+    }
+
+    private static func isHexDigit(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "a")...UInt8(ascii: "f"), UInt8(ascii: "A")...UInt8(ascii: "F"): true
+        default: false
+        }
     }
 
     private init(keyId: String, text: String) {

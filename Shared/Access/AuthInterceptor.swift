@@ -50,10 +50,20 @@ public struct AuthInterceptor: ServerInterceptor {
         guard let value = metadata[stringValues: "authorization"].first(where: { _ in true }) else {
             throw AccessError.missingKey
         }
-        let parts = value.split(separator: " ", maxSplits: 1)
-        guard parts.count == 2, parts[0].lowercased() == "bearer",
-            let key = ApiKeySecret(parsing: String(parts[1]).trimmingCharacters(in: .whitespaces))
+        // Bytes, not Characters or Foundation: every call comes through here.
+        let bytes = value.utf8
+        let scheme = "bearer ".utf8
+        guard bytes.count > scheme.count,
+            zip(bytes, scheme).allSatisfy({ presented, expected in
+                presented == expected || (expected != UInt8(ascii: " ") && presented | 0x20 == expected)
+            })
         else { throw AccessError.malformedKey }
+        func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
+        var start = bytes.index(bytes.startIndex, offsetBy: scheme.count)
+        var end = bytes.endIndex
+        while start < end, isBlank(bytes[start]) { start = bytes.index(after: start) }
+        while end > start, isBlank(bytes[bytes.index(before: end)]) { end = bytes.index(before: end) }
+        guard let key = ApiKeySecret(parsing: String(value[start..<end])) else { throw AccessError.malformedKey }
         return key
     }
 }

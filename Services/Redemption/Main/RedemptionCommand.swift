@@ -35,7 +35,7 @@ struct RedemptionCommand: AsyncParsableCommand {
     var recoverySeconds: Int = Environment.int("LAUREL_RECOVERY_SECONDS") ?? 10
 
     @Option(name: .customLong("recovery-idle-seconds"), help: "A saga untouched this long is someone's crash, and is finished by recovery; default 4 peer timeouts, at least 30 (env LAUREL_RECOVERY_IDLE_SECONDS).")
-    var recoveryIdleSeconds: Int64?  = Environment.int("LAUREL_RECOVERY_IDLE_SECONDS").map(Int64.init)
+    var recoveryIdleSeconds: Int64?
 
     /// The key itself comes from a file or the environment, never a flag,
     /// so that it does not show in process listings.
@@ -83,7 +83,7 @@ struct RedemptionCommand: AsyncParsableCommand {
             access: .redemption, authenticator: auth.authenticator(keyChecks), metrics: metrics, logger: logger)
         // At start-up every unfinished saga is someone's crash; later, only
         // sagas idle for several peer timeouts are.
-        let idleSeconds = recoveryIdleSeconds ?? Int64(max(30, 4 * peerTimeoutMilliseconds / 1000))
+        let idleSeconds = recoveryIdleSeconds ?? Environment.int("LAUREL_RECOVERY_IDLE_SECONDS").map(Int64.init) ?? Int64(max(30, 4 * peerTimeoutMilliseconds / 1000))
         let firstRound = Mutex(true)
         let recovery = PeriodicTask(name: "saga recovery", interval: .seconds(recoverySeconds), logger: logger) {
             let atStartup = firstRound.withLock { first in defer { first = false }; return first }

@@ -263,11 +263,17 @@ public struct MemberAccounts: Sendable {
 
     /// The balance and what of it expires soon, read together.
     public func balanceAndExpiry(memberId: String, scope: AccessScope = .everyone) async throws -> (Balance, ExpiringPoints) {
-        let memberId = try Validate.identifier(memberId, field: "member_id")
-        let now = clock.now
-        return try await database.writer.read { db in
+        try readBalance(Validate.identifier(memberId, field: "member_id"), scope: scope, now: clock.now)
+    }
+
+    /// Runs on the caller's thread, not as an `await read`: a primary-key
+    /// lookup on a cached statement costs less than the two thread hops of an
+    /// async read (see docs/performance.md).
+    private func readBalance(_ memberId: String, scope: AccessScope, now: Instant) throws -> (Balance, ExpiringPoints) {
+        try database.writer.read { db in
             guard let row = try Row.fetchOne(
-                db, sql: "SELECT available, held, lifetime_earned, debt, partner_id FROM member WHERE id = ?", arguments: [memberId])
+                db.cachedStatement(sql: "SELECT available, held, lifetime_earned, debt, partner_id FROM member WHERE id = ?"),
+                arguments: [memberId])
             else {
                 throw MembersError.memberNotFound(memberId)
             }
@@ -497,7 +503,8 @@ public struct MemberAccounts: Sendable {
     }
 
     static func member(_ db: Database, _ id: String, scope: AccessScope = .everyone) throws -> Member {
-        guard let member = try Member.filter(Column("id") == id).fetchOne(db) else {
+        // A cached statement: nearly every call reads its member.
+        guard let member = try Member.fetchOne(db.cachedStatement(sql: "SELECT * FROM member WHERE id = ?"), arguments: [id]) else {
             throw MembersError.memberNotFound(id)
         }
         try require(member, in: scope)

@@ -168,11 +168,10 @@ extension MemberAccounts {
     /// Available points expiring within 30 days of now, and the next expiry.
     func expiring(_ db: Database, memberId: String, now: Instant) throws -> ExpiringPoints {
         let row = try Row.fetchOne(
-            db,
-            sql: """
+            db.cachedStatement(sql: """
                 SELECT COALESCE(SUM(CASE WHEN expires_at <= ? THEN remaining ELSE 0 END), 0), MIN(expires_at)
                 FROM point_lot WHERE member_id = ? AND remaining > 0 AND expires_at IS NOT NULL
-                """,
+                """),
             arguments: [now.adding(seconds: 30 * 86_400), memberId])
         return ExpiringPoints(within30Days: row?[0] ?? 0, nextExpiry: row?[1])
     }
