@@ -23,10 +23,10 @@ public final class GroupCommit: Sendable {
     private typealias Finish = @Sendable ((any Error)?) -> Void
 
     private struct Job: Sendable {
-        /// Runs the body in its savepoint; returns how to answer once the
-        /// transaction has committed (nil) or failed.
         /// Answers a job that never ran: the transaction could not begin.
         let abort: @Sendable (any Error) -> Void
+        /// Runs the body in its savepoint; returns how to answer once the
+        /// transaction has committed (nil) or failed.
         let run: @Sendable (Database) -> Finish
     }
 
