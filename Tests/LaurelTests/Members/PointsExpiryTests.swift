@@ -42,7 +42,7 @@ import Testing
         _ = try await accounts.release(holdId: "h1")
 
         clock.advance(seconds: 45 * 86_400)  // day 75
-        var (_, expiring) = try await accounts.balanceAndExpiry(memberId: member.id)
+        var (_, expiring, _) = try await accounts.balanceAndExpiry(memberId: member.id)
         #expect(expiring.within30Days == 30)
         #expect(expiring.nextExpiry == Instant(millisecondsSince1970: 1_767_225_600_000).adding(seconds: 90 * 86_400))
         #expect(try await accounts.expirePoints() == (0, 0))
@@ -51,7 +51,7 @@ import Testing
         #expect(try await accounts.expirePoints() == (1, 30))
         var balance = try await accounts.balance(memberId: member.id)
         #expect(balance.available == 50)
-        (_, expiring) = try await accounts.balanceAndExpiry(memberId: member.id)
+        (_, expiring, _) = try await accounts.balanceAndExpiry(memberId: member.id)
         #expect(expiring.within30Days == 50)
 
         clock.advance(seconds: 30 * 86_400)  // day 120

@@ -53,12 +53,13 @@ public enum HoldStatus: String, Codable, Sendable, CaseIterable {
     case refunded = "REFUNDED"
 }
 
-/// Points set aside for a pending spend, under a client-chosen id.
+/// Points (or store credit) set aside for a pending spend, under a client-chosen id.
 public struct Hold: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
     public static let databaseTableName = "hold"
 
     public var id: String
     public var memberId: String
+    /// For a store-credit hold, minor units of `currencyCode`.
     public var points: Points
     public var status: HoldStatus
     public var reason: String
@@ -67,6 +68,8 @@ public struct Hold: Codable, Sendable, Equatable, FetchableRecord, PersistableRe
     public var settledAt: Instant?
     /// The redemption the points pay for, if any.
     @Defaulted public var redemptionId: String = ""
+    /// "" for points; the currency of a hold on store credit.
+    @Defaulted public var currencyCode: String = ""
 }
 
 public struct HoldRequest: Codable, Sendable, Equatable {
@@ -80,10 +83,12 @@ public struct HoldRequest: Codable, Sendable, Equatable {
     public var redemptionId: String
     /// Refuse unless this partner enrolled the member; "" for no restriction.
     public var partnerId: String
+    /// Holds store credit instead; `points` must then be 0.
+    public var credit: Money?
 
     public init(
         memberId: String, holdId: String, points: Points, ttlSeconds: Int64 = 0, reason: String = "", minTier: String = "",
-        redemptionId: String = "", partnerId: String = ""
+        redemptionId: String = "", partnerId: String = "", credit: Money? = nil
     ) {
         self.memberId = memberId
         self.holdId = holdId
@@ -93,10 +98,11 @@ public struct HoldRequest: Codable, Sendable, Equatable {
         self.minTier = minTier
         self.redemptionId = redemptionId
         self.partnerId = partnerId
+        self.credit = credit
     }
 
     private enum CodingKeys: String, CodingKey {
-        case memberId, holdId, points, ttlSeconds, reason, minTier, redemptionId, partnerId
+        case memberId, holdId, points, ttlSeconds, reason, minTier, redemptionId, partnerId, credit
     }
 
     /// The idempotency fingerprint: fields added later are left out while
@@ -111,6 +117,7 @@ public struct HoldRequest: Codable, Sendable, Equatable {
         try container.encode(minTier, forKey: .minTier)
         if !redemptionId.isEmpty { try container.encode(redemptionId, forKey: .redemptionId) }
         if !partnerId.isEmpty { try container.encode(partnerId, forKey: .partnerId) }
+        try container.encodeIfPresent(credit, forKey: .credit)
     }
 }
 

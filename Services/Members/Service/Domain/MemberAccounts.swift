@@ -261,15 +261,18 @@ public struct MemberAccounts: Sendable {
         try await balanceAndExpiry(memberId: memberId, scope: scope).0
     }
 
-    /// The balance and what of it expires soon, read together.
-    public func balanceAndExpiry(memberId: String, scope: AccessScope = .everyone) async throws -> (Balance, ExpiringPoints) {
+    /// The balance, what of it expires soon and the store credit in every
+    /// currency, read together.
+    public func balanceAndExpiry(
+        memberId: String, scope: AccessScope = .everyone
+    ) async throws -> (Balance, ExpiringPoints, [CreditWallet]) {
         try readBalance(Validate.identifier(memberId, field: "member_id"), scope: scope, now: clock.now)
     }
 
     /// Runs on the caller's thread, not as an `await read`: a primary-key
     /// lookup on a cached statement costs less than the two thread hops of an
     /// async read (see docs/performance.md).
-    private func readBalance(_ memberId: String, scope: AccessScope, now: Instant) throws -> (Balance, ExpiringPoints) {
+    private func readBalance(_ memberId: String, scope: AccessScope, now: Instant) throws -> (Balance, ExpiringPoints, [CreditWallet]) {
         try database.writer.read { db in
             guard let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT available, held, lifetime_earned, debt, partner_id FROM member WHERE id = ?"),
@@ -279,7 +282,7 @@ public struct MemberAccounts: Sendable {
             }
             guard scope.includes(ownerPartnerId: row[4]) else { throw AccessError.notInScope(what: "member", id: memberId) }
             let balance = Balance(memberId: memberId, available: row[0], held: row[1], lifetimeEarned: row[2], debt: row[3])
-            return (balance, try expiring(db, memberId: memberId, now: now))
+            return (balance, try expiring(db, memberId: memberId, now: now), try Self.wallets(db, memberId: memberId))
         }
     }
 
@@ -302,7 +305,13 @@ public struct MemberAccounts: Sendable {
     public func hold(_ request: HoldRequest) async throws -> HoldResult {
         let memberId = try Validate.identifier(request.memberId, field: "member_id")
         let holdId = try Validate.identifier(request.holdId, field: "hold_id")
-        let points = try Validate.positive(request.points, field: "points")
+        let points: Points
+        if let credit = request.credit {
+            guard request.points == 0 else { throw InvalidArgument("points", "must be 0 when credit is set, got \(request.points)") }
+            points = try Validate.positive(credit.minorUnits, field: "credit.minor_units", max: 10_000_000_000_000)
+        } else {
+            points = try Validate.positive(request.points, field: "points")
+        }
         let ttl = try Validate.ttl(request.ttlSeconds)
         let reason = try Validate.text(request.reason, field: "reason", maxLength: 500)
         let now = clock.now
@@ -320,10 +329,16 @@ public struct MemberAccounts: Sendable {
                     }
                 }
                 guard try !Hold.exists(db, key: holdId) else { throw IdempotencyKeyReused(field: "hold_id", key: holdId) }
-                try post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
+                if let credit = request.credit {
+                    var wallet = try CreditWallet.fetch(db, memberId: memberId, currencyCode: credit.currency.code)
+                    try postCredit(db, &wallet, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
+                } else {
+                    try post(db, &member, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
+                }
                 let hold = Hold(
                     id: holdId, memberId: memberId, points: points, status: .held, reason: reason,
-                    createdAt: now, expiresAt: now.adding(seconds: ttl), settledAt: nil, redemptionId: request.redemptionId)
+                    createdAt: now, expiresAt: now.adding(seconds: ttl), settledAt: nil, redemptionId: request.redemptionId,
+                    currencyCode: request.credit?.currency.code ?? "")
                 try hold.insert(db)
                 return HoldResult(hold: hold, balance: member.balance)
             }
@@ -479,8 +494,20 @@ public struct MemberAccounts: Sendable {
     }
 
     /// Ends a HELD hold: captured spends the points, released and expired give
-    /// them back; refunded gives back the points of a captured hold.
+    /// them back; refunded gives back the points of a captured hold. A hold on
+    /// store credit does the same in its wallet and leaves the points alone.
     func settle(_ db: Database, _ hold: inout Hold, _ member: inout Member, as status: HoldStatus, now: Instant) throws {
+        if hold.currencyCode.isEmpty {
+            try settlePoints(db, hold, &member, as: status, now: now)
+        } else {
+            try settleCredit(db, hold, as: status, now: now)
+        }
+        hold.status = status
+        hold.settledAt = now
+        try hold.update(db)
+    }
+
+    private func settlePoints(_ db: Database, _ hold: Hold, _ member: inout Member, as status: HoldStatus, now: Instant) throws {
         switch status {
         case .captured:
             try post(db, &member, kind: .capture, available: 0, held: -hold.points, reference: hold.id, reason: hold.reason, now: now)
@@ -497,9 +524,6 @@ public struct MemberAccounts: Sendable {
         case .held:
             preconditionFailure("a hold is never settled as HELD")
         }
-        hold.status = status
-        hold.settledAt = now
-        try hold.update(db)
     }
 
     static func member(_ db: Database, _ id: String, scope: AccessScope = .everyone) throws -> Member {

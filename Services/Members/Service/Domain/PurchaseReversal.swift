@@ -164,7 +164,8 @@ extension MemberAccounts {
                 }
                 let points = byRule.reduce(0) { $0 + $1.points }
                 purchase.pointsReversed += points
-                let cashback = try reverseCashback(db, &member, &purchase, now: now)
+                let cashback = try reverseCashback(
+                    db, &member, &purchase, refundId: refundId, reason: reason.isEmpty ? "refund of \(orderId)" : reason, now: now)
                 try purchase.update(db)
                 try PurchaseRefundRecord(refundId: refundId, orderId: orderId, amountMinor: refund, pointsReversed: points, createdAt: now)
                     .insert(db)

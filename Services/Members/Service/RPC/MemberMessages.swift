@@ -114,7 +114,43 @@ extension Laurel_V1_LedgerEntry {
     }
 }
 
+extension Laurel_V1_LedgerEntry {
+    init(_ entry: CreditEntry) {
+        self = .with {
+            $0.entryID = entry.id ?? 0
+            $0.memberID = entry.memberId
+            $0.kind = .init(entry.kind)
+            $0.availableDelta = entry.availableDelta
+            $0.heldDelta = entry.heldDelta
+            $0.availableAfter = entry.availableAfter
+            $0.heldAfter = entry.heldAfter
+            $0.reference = entry.reference
+            $0.reason = entry.reason
+            $0.createdAt = .init(entry.createdAt)
+            $0.debtDelta = entry.debtDelta
+            $0.debtAfter = entry.debtAfter
+            $0.rule = entry.rule
+            $0.programVersion = entry.programVersion
+            $0.currencyCode = entry.currencyCode
+        }
+    }
+}
+
 extension Laurel_V1_LedgerEntryKind {
+    /// The API has no CASHBACK kind: cashback is store credit's EARN, told
+    /// apart by its rule, "cashback".
+    init(_ kind: CreditKind) {
+        switch kind {
+        case .cashback: self = .earn
+        case .hold: self = .hold
+        case .release: self = .release
+        case .capture: self = .capture
+        case .expireHold: self = .expireHold
+        case .refund: self = .refund
+        case .reverse: self = .reverse
+        }
+    }
+
     init(_ kind: LedgerKind) {
         switch kind {
         case .earn: self = .earn
@@ -141,6 +177,24 @@ extension Laurel_V1_Hold {
             $0.createdAt = .init(hold.createdAt)
             $0.expiresAt = .init(hold.expiresAt)
             $0.reason = hold.reason
+            if !hold.currencyCode.isEmpty {
+                $0.points = 0
+                $0.credit = .with {
+                    $0.currencyCode = hold.currencyCode
+                    $0.minorUnits = hold.points
+                }
+            }
+        }
+    }
+}
+
+extension Laurel_V1_StoreCredit {
+    init(_ wallet: CreditWallet) {
+        self = .with {
+            $0.currencyCode = wallet.currencyCode
+            $0.availableMinor = wallet.available
+            $0.heldMinor = wallet.held
+            $0.debtMinor = wallet.debt
         }
     }
 }

@@ -96,15 +96,25 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     }
 
     public func getBalance(request: Laurel_V1_GetBalanceRequest, context: ServerContext) async throws -> Laurel_V1_GetBalanceResponse {
-        let (balance, expiring) = try await accounts.balanceAndExpiry(memberId: request.memberID, scope: .current)
+        let (balance, expiring, wallets) = try await accounts.balanceAndExpiry(memberId: request.memberID, scope: .current)
         return .with {
             $0.balance = .init(balance)
             $0.pointsExpiringIn30Days = expiring.within30Days
             if let next = expiring.nextExpiry { $0.nextExpiryAt = .init(next) }
+            $0.storeCredit = wallets.map(Laurel_V1_StoreCredit.init)
         }
     }
 
     public func listLedger(request: Laurel_V1_ListLedgerRequest, context: ServerContext) async throws -> Laurel_V1_ListLedgerResponse {
+        if !request.currencyCode.isEmpty {
+            let page = try await accounts.creditLedger(
+                memberId: request.memberID, currencyCode: request.currencyCode, pageSize: Validate.pageSize(request.pageSize),
+                after: PageToken.decode(request.pageToken), scope: .current)
+            return .with {
+                $0.entries = page.items.map(Laurel_V1_LedgerEntry.init)
+                $0.nextPageToken = page.nextPageTokenString
+            }
+        }
         let page = try await accounts.ledger(
             memberId: request.memberID, pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken),
             scope: .current)
@@ -118,7 +128,8 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
         let result = try await accounts.hold(HoldRequest(
             memberId: request.memberID, holdId: request.holdID, points: request.points,
             ttlSeconds: request.ttlSeconds, reason: request.reason, minTier: request.minTier,
-            redemptionId: request.redemptionID, partnerId: request.partnerID))
+            redemptionId: request.redemptionID, partnerId: request.partnerID,
+            credit: request.hasCredit ? try request.credit.validated(field: "credit") : nil))
         return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }
     }
 
