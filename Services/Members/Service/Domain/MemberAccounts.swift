@@ -484,6 +484,7 @@ public struct MemberAccounts: Sendable {
     }
 
     /// Credits earned points, repaying any debt first.
+    @discardableResult
     func earn(
         _ db: Database, _ member: inout Member, _ points: Points, kind: LedgerKind = .earn, reference: String, reason: String,
         rule: RuleVersion, now: Instant
