@@ -19,3 +19,11 @@ extension Google_Protobuf_Timestamp {
             nanos: Int32(milliseconds < 0 ? milliseconds + 1000 : milliseconds) * 1_000_000)
     }
 }
+
+extension TimeRange {
+    /// The range of a statistics request: unset `from` is the beginning,
+    /// unset `to` is now.
+    public init(from: Google_Protobuf_Timestamp?, to: Google_Protobuf_Timestamp?, now: Instant) throws(InvalidArgument) {
+        try self.init(from: from?.validatedInstant(field: "from"), to: to?.validatedInstant(field: "to") ?? now)
+    }
+}

@@ -49,3 +49,20 @@ public struct InternalFailure: LaurelError {
     public var message: String { "internal error (reference \(reference)); the request may be retried" }
     public var metadata: [String: String] { ["reference": reference] }
 }
+
+/// A member's data cannot be erased while something of theirs is in flight
+/// (held points, an unfinished redemption, reserved stock): retry later.
+public struct ErasureBlocked: LaurelError, Equatable {
+    public var memberId: String
+    public var detail: String
+
+    public init(memberId: String, detail: String) {
+        self.memberId = memberId
+        self.detail = detail
+    }
+
+    public var code: RPCError.Code { .failedPrecondition }
+    public var reason: String { "ERASURE_BLOCKED" }
+    public var message: String { "member \(memberId) cannot be erased yet: \(detail); retry once it is settled" }
+    public var metadata: [String: String] { ["member_id": memberId] }
+}

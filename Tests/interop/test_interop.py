@@ -54,7 +54,10 @@ SERVICE_NAMES = {
 }
 
 # Other services a process hosts: members is also the authority on API keys.
-EXTRA_SERVICES = {"members": ("laurel.v1.AccessService", "laurel.v1.ProgramService")}
+EXTRA_SERVICES = {
+    "members": ("laurel.v1.AccessService", "laurel.v1.ProgramService"),
+    "redemption": ("laurel.v1.PrivacyService",),
+}
 
 
 # --------------------------------------------------------------------------

@@ -73,13 +73,17 @@ struct RedemptionCommand: AsyncParsableCommand {
             catalog: GRPCCatalogPeer(client: catalogClient, timeout: timeout),
             members: GRPCMembersPeer(client: membersClient, timeout: timeout),
             holdSeconds: holdSeconds, logger: logger, metrics: metrics, groupCommitBatch: server.groupCommitBatch)
-        let health = HealthService(services: [Laurel_V1_RedemptionService.descriptor.fullyQualifiedService])
-        let reflection = ReflectionService(services: [
-            Laurel_V1_RedemptionService.descriptor.fullyQualifiedService, Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
+        let health = HealthService(services: [
+            Laurel_V1_RedemptionService.descriptor.fullyQualifiedService, Laurel_V1_PrivacyService.descriptor.fullyQualifiedService,
         ])
+        let reflection = ReflectionService(services: [
+            Laurel_V1_RedemptionService.descriptor.fullyQualifiedService, Laurel_V1_PrivacyService.descriptor.fullyQualifiedService,
+            Grpc_Health_V1_Health.descriptor.fullyQualifiedService,
+        ])
+        let privacy = PrivacyServiceHandler(redemptions: redemptions, members: membersClient, catalog: catalogClient, timeout: timeout)
         let grpcServer = server.makeServer(
             port: port,
-            services: [RedemptionServiceHandler(redemptions: redemptions), health, reflection, reflection.v1alpha],
+            services: [RedemptionServiceHandler(redemptions: redemptions), privacy, health, reflection, reflection.v1alpha],
             access: .redemption, authenticator: auth.authenticator(keyChecks), metrics: metrics, logger: logger)
         // At start-up every unfinished saga is someone's crash; later, only
         // sagas idle for several peer timeouts are.

@@ -208,11 +208,11 @@ import Testing
     @Test func membersPageInEnrolmentOrder() async throws {
         var ids: [String] = []
         for _ in 0..<5 { ids.append(try await activeMember().id) }
-        let first = try await accounts.members(pageSize: 2, after: nil)
-        let second = try await accounts.members(pageSize: 2, after: first.nextPageToken)
-        let third = try await accounts.members(pageSize: 2, after: second.nextPageToken)
-        #expect((first.items + second.items + third.items).map(\.id) == ids)
-        #expect(third.nextPageToken == nil)
+        let first = try await accounts.members(matching: MemberFilter(), pageSize: 2, pageToken: "")
+        let second = try await accounts.members(matching: MemberFilter(), pageSize: 2, pageToken: first.nextPageToken)
+        let third = try await accounts.members(matching: MemberFilter(), pageSize: 2, pageToken: second.nextPageToken)
+        #expect((first.members + second.members + third.members).map(\.id) == ids)
+        #expect(third.nextPageToken == "")
     }
 
     @Test func updatesChangeOnlyWhatIsSet() async throws {

@@ -10,7 +10,8 @@ extension AccessPolicy {
         policy.grant([.partner, .service], Catalog.GetReward.descriptor, Catalog.ListRewards.descriptor)
         policy.grant(
             [.service], Catalog.ReserveStock.descriptor, Catalog.CommitReservation.descriptor, Catalog.ReleaseReservation.descriptor,
-            Catalog.RestockReservation.descriptor, Catalog.GetReservation.descriptor)
+            Catalog.RestockReservation.descriptor, Catalog.GetReservation.descriptor,
+            Catalog.ExportMemberReservations.descriptor, Catalog.EraseMemberReservations.descriptor)
         return policy
     }
 }

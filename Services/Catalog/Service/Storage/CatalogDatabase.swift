@@ -70,6 +70,11 @@ public struct CatalogDatabase: Sendable {
             }
             try db.create(index: "reservation_by_reward_member", on: "reservation", columns: ["reward_id", "member_id", "status"])
         }
+        migrator.registerMigration("v3: statistics and erasure") { db in
+            try db.create(index: "reservation_by_time", on: "reservation", columns: ["created_at"])
+            try db.create(index: "reservation_by_member", on: "reservation", columns: ["member_id", "status"])
+            try ErasureAudit.migrate(db)
+        }
         return migrator
     }
 }

@@ -46,6 +46,10 @@ public struct Member: Codable, Sendable, Equatable, FetchableRecord, Persistable
     public var birthMonth: Int?
     /// The last year a birthday bonus was granted; 0 if never.
     @Defaulted public var birthdayBonusYear: Int64 = 0
+    /// When the latest purchase occurred, for recency segments.
+    public var lastPurchaseAt: Instant?
+    /// Set once the member's personal data was erased.
+    public var erasedAt: Instant?
 
     public var balance: Balance {
         Balance(memberId: id, available: available, held: held, lifetimeEarned: lifetimeEarned, debt: debt)

@@ -143,18 +143,6 @@ public struct MemberAccounts: Sendable {
         }
     }
 
-    public func members(pageSize: Int, after token: PageToken?, scope: AccessScope = .everyone) async throws -> Page<Member> {
-        try await database.writer.read { db in
-            var query = Member.filter(Column("seq") > (token?.after ?? 0))
-            if case .partner(let partnerId) = scope { query = query.filter(Column("partner_id") == partnerId) }
-            let fetched = try query
-                .order(Column("seq"))
-                .limit(pageSize + 1)
-                .fetchAll(db)
-            return Page(fetched: fetched, pageSize: pageSize) { $0.seq ?? 0 }
-        }
-    }
-
     // MARK: Points
 
     public func recordPurchase(_ request: PurchaseRequest, scope: AccessScope = .everyone) async throws -> PurchaseResult {
@@ -181,6 +169,8 @@ public struct MemberAccounts: Sendable {
             try IdempotencyKeys.run(db, scope: "purchase", key: orderId, field: "order_id", request: request, now: now) {
                 var member = try Self.member(db, memberId, scope: scope)
                 try Self.requireActive(member)
+                member.lastPurchaseAt = max(member.lastPurchaseAt ?? occurredAt, occurredAt)
+                try Self.addSpend(db, memberId: memberId, currencyCode: currency.code, amount.minorUnits)
                 let program = try programs.stored(db, now: now)
                 let earning = EarnCalculator(rules: program.rules, campaigns: try Self.campaigns(db, activeAt: occurredAt))
                     .earning(
@@ -205,6 +195,7 @@ public struct MemberAccounts: Sendable {
                 try PurchaseEarningRecord.insert(db, earning, orderId: orderId, version: program.version)
                 let cashback = try creditCashback(db, &member, &purchase, eligibleSpendMinor: earning.eligibleSpendMinor, program: program, now: now)
                 try reconsiderTier(db, &member, program: program, now: now)
+                if entries.isEmpty { try member.update(db) }
                 if earning.points > 0 { try rewardReferral(db, referee: &member, orderId: orderId, program: program, now: now) }
                 return PurchaseResult(
                     pointsEarned: earning.points, balance: member.balance, entries: entries, earning: earning,

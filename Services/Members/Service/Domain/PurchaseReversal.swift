@@ -153,6 +153,7 @@ extension MemberAccounts {
                 }
 
                 purchase.refundedMinor += refund
+                try Self.addSpend(db, memberId: purchase.memberId, currencyCode: purchase.currencyCode, -refund)
                 let byRule = try Self.reverseEarnings(db, &purchase, lines: lines)
                 var entries: [LedgerEntry] = []
                 for reversal in byRule {

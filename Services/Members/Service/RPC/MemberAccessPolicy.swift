@@ -14,6 +14,8 @@ extension AccessPolicy {
             [.service], Members.HoldPoints.descriptor, Members.CaptureHold.descriptor, Members.ReleaseHold.descriptor,
             Members.RefundHold.descriptor)
         policy.grant([.partner, .service], Laurel_V1_AccessService.Method.WhoAmI.descriptor)
+        // Redemption's PrivacyService gathers and erases across services.
+        policy.grant([.service], Members.ExportMemberData.descriptor, Members.EraseMemberData.descriptor)
         // Partners read the rules to explain balances; operators change them.
         typealias Program = Laurel_V1_ProgramService.Method
         policy.grant([.partner, .service], Program.GetProgram.descriptor, Program.ListCampaigns.descriptor)

@@ -55,10 +55,11 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
 
     public func listMembers(request: Laurel_V1_ListMembersRequest, context: ServerContext) async throws -> Laurel_V1_ListMembersResponse {
         let page = try await accounts.members(
-            pageSize: Validate.pageSize(request.pageSize), after: PageToken.decode(request.pageToken), scope: .current)
+            matching: request.hasFilter ? request.filter.domain() : MemberFilter(), pageSize: Validate.pageSize(request.pageSize),
+            pageToken: request.pageToken, scope: .current)
         return .with {
-            $0.members = page.items.map(Laurel_V1_Member.init)
-            $0.nextPageToken = page.nextPageTokenString
+            $0.members = page.members.map(Laurel_V1_Member.init)
+            $0.nextPageToken = page.nextPageToken
         }
     }
 

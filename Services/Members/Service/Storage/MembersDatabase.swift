@@ -268,6 +268,34 @@ public struct MembersDatabase: Sendable {
                 t.add(column: "currency_code", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v5: segments, statistics and erasure") { db in
+            try db.alter(table: "member") { t in
+                t.add(column: "last_purchase_at", .integer)
+                t.add(column: "erased_at", .integer)
+            }
+            try db.execute(sql: "UPDATE member SET last_purchase_at = (SELECT MAX(occurred_at) FROM purchase WHERE member_id = member.id)")
+            // Lifetime spend per currency, net of refunds, kept by purchases
+            // and refunds so a spend segment reads one row per member.
+            try db.create(table: "member_spend") { t in
+                t.column("member_id", .text).notNull().references("member", column: "id")
+                t.column("currency_code", .text).notNull()
+                t.column("spend_minor", .integer).notNull()
+                t.primaryKey(["member_id", "currency_code"])
+            }
+            try db.execute(sql: """
+                INSERT INTO member_spend (member_id, currency_code, spend_minor)
+                SELECT member_id, currency_code, SUM(amount_minor - refunded_minor) FROM purchase GROUP BY member_id, currency_code
+                """)
+            try db.create(index: "member_spend_by_amount", on: "member_spend", columns: ["currency_code", "spend_minor"])
+            try db.create(index: "member_by_tier", on: "member", columns: ["tier", "seq"])
+            try db.create(index: "member_by_status", on: "member", columns: ["status", "seq"])
+            try db.create(index: "member_by_enrolment", on: "member", columns: ["enrolled_at"])
+            try db.create(index: "member_by_last_purchase", on: "member", columns: ["last_purchase_at"])
+            try db.create(index: "member_by_available", on: "member", columns: ["available"])
+            try db.create(index: "ledger_entry_by_time", on: "ledger_entry", columns: ["created_at"])
+            try db.create(index: "purchase_by_time", on: "purchase", columns: ["occurred_at"])
+            try ErasureAudit.migrate(db)
+        }
         return migrator
     }
 }

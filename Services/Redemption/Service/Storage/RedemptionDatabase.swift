@@ -56,6 +56,10 @@ public struct RedemptionDatabase: Sendable {
                 t.add(column: "partner_id", .text).notNull().defaults(to: "")
             }
         }
+        migrator.registerMigration("v4: statistics and erasure") { db in
+            try db.create(index: "redemption_by_time", on: "redemption", columns: ["created_at"])
+            try ErasureAudit.migrate(db)
+        }
         return migrator
     }
 }

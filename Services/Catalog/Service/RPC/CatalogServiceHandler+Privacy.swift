@@ -1,21 +1,19 @@
 import GRPCCore
 import LaurelShared
 
-// PENDING (issue 7): replaced by the statistics and privacy work.
 extension CatalogServiceHandler {
-    public func getCatalogStats(request: Laurel_V1_GetCatalogStatsRequest, context: ServerContext) async throws -> Laurel_V1_GetCatalogStatsResponse {
-        throw RPCError(code: .unimplemented, message: "not yet")
-    }
-
     public func exportMemberReservations(
         request: Laurel_V1_ExportMemberReservationsRequest, context: ServerContext
     ) async throws -> Laurel_V1_ExportMemberReservationsResponse {
-        throw RPCError(code: .unimplemented, message: "not yet")
+        let reservations = try await catalog.reservations(ofMember: request.memberID)
+        return .with { $0.reservations = reservations.map(Laurel_V1_Reservation.init) }
     }
 
     public func eraseMemberReservations(
         request: Laurel_V1_EraseMemberReservationsRequest, context: ServerContext
     ) async throws -> Laurel_V1_EraseMemberReservationsResponse {
-        throw RPCError(code: .unimplemented, message: "not yet")
+        let erased = try await catalog.eraseReservations(
+            ofMember: request.memberID, requestId: request.requestID, reason: "member erasure", keyId: Principal.current?.keyId ?? "")
+        return .with { $0.reservationsErased = Int64(erased) }
     }
 }
