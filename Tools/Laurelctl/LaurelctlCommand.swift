@@ -15,6 +15,6 @@ struct LaurelctlCommand: AsyncParsableCommand {
         subcommands: [
             KeysCommand.self, MembersCommand.self, PurchasesCommand.self, ProgramCommand.self, CampaignsCommand.self, RewardsCommand.self,
             RedeemCommand.self, CancelCommand.self, RedemptionsCommand.self,
-            HealthCommand.self, WhoAmICommand.self,
+            StatsCommand.self, HealthCommand.self, WhoAmICommand.self,
         ])
 }

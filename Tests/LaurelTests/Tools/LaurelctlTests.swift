@@ -316,4 +316,56 @@ extension LaurelctlTests {
             #expect(swept.detail("tiers evaluated") == "0")
         }
     }
+
+    @Test func segmentsAsCSVStatsExportAndErase() async throws {
+        try await withCluster { laurel in
+            var ids: [String: String] = [:]
+            for (name, city) in [("ann", "Lyon"), ("bob", "Paris"), ("o'hara, cat", "Lyon")] {
+                let enrolled = try await succeeded(
+                    laurel.laurelctl("members", "enroll", "--external-id", "cli-\(ids.count)", "--name", name, "--attribute", "city=\(city)"))
+                ids[name] = try #require(enrolled.detail("member id"))
+            }
+            _ = try await succeeded(
+                laurel.laurelctl(
+                    "purchases", "record", "--member", ids["ann"]!, "--order-id", "cli-seg-1", "--amount", "25.00", "--currency", "USD"))
+
+            // Every page of the segment, quoted where CSV needs it.
+            let csv = try await succeeded(laurel.laurelctl("members", "list", "--attribute", "city=Lyon", "--page-size", "1", "--csv"))
+            let rows = csv.stdout.split(separator: "\r\n").map(String.init)
+            #expect(rows.count == 3, "\(csv)")
+            #expect(rows.first?.hasPrefix("member_id,external_id,display_name,email") == true)
+            #expect(rows[1].hasPrefix("\(ids["ann"]!),cli-0,ann,"))
+            #expect(rows[2].contains(",\"o'hara, cat\","), "\(rows[2])")
+            let spenders = try await succeeded(
+                laurel.laurelctl("members", "list", "--spend-currency", "USD", "--min-spend", "2500", "--json")).json()
+            #expect((spenders["members"] as? [[String: Any]])?.compactMap { $0["memberId"] as? String } == [ids["ann"]!])
+            let refused = try await laurel.laurelctl("members", "list", "--min-spend", "1")
+            #expect(refused.status != 0)
+
+            let stats = try await succeeded(laurel.laurelctl("stats"))
+            #expect(stats.detail("members") == "3", "\(stats)")
+            #expect(stats.detail("points issued") == "25", "\(stats)")
+            #expect(stats.detail("liability") == "(no point value set)", "\(stats)")
+            let statsJSON = try await succeeded(laurel.laurelctl("stats", "--json")).json()
+            #expect((statsJSON["program"] as? [String: Any])?["membersTotal"] as? String == "3")
+            #expect(statsJSON["catalog"] != nil && statsJSON["redemption"] != nil)
+
+            let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(uniqueKey("export")).json")
+            defer { try? FileManager.default.removeItem(at: file) }
+            _ = try await succeeded(laurel.laurelctl("members", "export", ids["ann"]!, "--output", file.path))
+            let export = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: file)) as? [String: Any])
+            let profile = (export["members"] as? [String: Any])?["member"] as? [String: Any]
+            #expect(profile?["displayName"] as? String == "ann")
+
+            let erased = try await succeeded(
+                laurel.laurelctl("members", "erase", ids["ann"]!, "--reason", "ticket 42", "--request-id", "cli-erase-1"))
+            #expect(erased.detail("member id") == ids["ann"]!)
+            #expect(erased.detail("request id") == "cli-erase-1")
+            let after = try await succeeded(laurel.laurelctl("members", "get", ids["ann"]!))
+            #expect(after.detail("name") == "", "\(after)")
+            #expect(after.detail("status") == "CLOSED", "\(after)")
+            let noReason = try await laurel.laurelctl("members", "erase", ids["bob"]!, "--reason", " ")
+            #expect(noReason.status != 0)
+        }
+    }
 }

@@ -5,7 +5,7 @@ struct MembersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "members",
         abstract: "Enrol, look up and list members; adjust and inspect their points.",
-        subcommands: [Enroll.self, Get.self, List.self, Adjust.self, Balance.self, Ledger.self])
+        subcommands: [Enroll.self, Get.self, List.self, Adjust.self, Balance.self, Ledger.self, Export.self, Erase.self])
 
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -74,14 +74,24 @@ struct MembersCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List members, one page unless --all.")
+        static let configuration = CommandConfiguration(
+            abstract: "List members, or a segment of them with filters, one page unless --all; --csv writes every page as CSV.")
 
         @OptionGroup var global: GlobalOptions
         @OptionGroup var paging: PageOptions
+        @OptionGroup var segment: SegmentOptions
+        @Flag(help: "Every page, as CSV with a header row (for a spreadsheet or a mailing tool).") var csv = false
+
+        func validate() throws {
+            if csv, global.json { throw ValidationError("--csv and --json are alternatives") }
+        }
 
         func run() async throws {
             try await global.run { laurel, output in
-                let response = try await laurel.members { members in
+                let filter = segment.filter
+                var paging = paging
+                if csv { paging.all = true }
+                let response = try await laurel.members { [paging] members in
                     try await readPages(
                         paging, allByDefault: false,
                         fetch: { token, size in
@@ -89,6 +99,7 @@ struct MembersCommand: AsyncParsableCommand {
                                 .with {
                                     $0.pageToken = token
                                     $0.pageSize = size
+                                    $0.filter = filter
                                 }, options: laurel.call)
                         },
                         nextPageToken: \.nextPageToken,
@@ -97,7 +108,11 @@ struct MembersCommand: AsyncParsableCommand {
                             $0.nextPageToken = $1.nextPageToken
                         })
                 }
-                try output.showList(response, nextPageToken: response.nextPageToken, membersTable(response.members))
+                if csv {
+                    output.write(membersCSV(response.members))
+                } else {
+                    try output.showList(response, nextPageToken: response.nextPageToken, membersTable(response.members))
+                }
             }
         }
     }

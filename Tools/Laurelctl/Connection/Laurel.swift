@@ -60,6 +60,14 @@ struct Laurel: Sendable {
         try await connect(to: redemptionAddress) { try await body(.init(wrapping: $0)) }
     }
 
+    /// Data-protection requests are served by redemption, which reaches the
+    /// other two.
+    func privacy<Result: Sendable>(
+        _ body: (Laurel_V1_PrivacyService.Client<Transport>) async throws -> Result
+    ) async throws -> Result {
+        try await connect(to: redemptionAddress) { try await body(.init(wrapping: $0)) }
+    }
+
     /// grpc.health.v1 needs no key, so none is sent: health answers even
     /// when the key is wrong.
     func health<Result: Sendable>(

@@ -69,3 +69,25 @@ func ledgerTable(_ entries: [Laurel_V1_LedgerEntry]) -> TextTable {
     }
     return table
 }
+
+/// Members as CSV (RFC 4180): a header row, then one row per member; the
+/// attributes as one JSON-free "key=value;…" column in key order.
+func membersCSV(_ members: [Laurel_V1_Member]) -> String {
+    var lines = [
+        ["member_id", "external_id", "display_name", "email", "birth_date", "tier", "status", "partner_id", "enrolled_at", "attributes"]
+    ]
+    for member in members {
+        lines.append([
+            member.memberID, member.externalID, member.displayName, member.email, member.birthDate, member.tier,
+            member.status.displayName, member.partnerID, display(member.enrolledAt, isSet: member.hasEnrolledAt),
+            member.attributes.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";"),
+        ])
+    }
+    return lines.map { $0.map(csvField).joined(separator: ",") }.joined(separator: "\r\n") + "\r\n"
+}
+
+/// Quoted when it holds a comma, a quote or a line break; quotes doubled.
+func csvField(_ text: String) -> String {
+    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+}
