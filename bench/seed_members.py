@@ -53,6 +53,15 @@ def main():
             """,
             (args.count, args.template),
         )
+        # The indexed copy of the attributes, where the schema has one.
+        if db.execute("SELECT 1 FROM sqlite_master WHERE name = 'member_attribute'").fetchone():
+            db.execute(
+                """
+                INSERT INTO member_attribute (member_seq, key, value)
+                SELECT m.seq, a.key, a.value FROM member m, json_each(m.attributes) a
+                WHERE m.seq > (SELECT COALESCE(MAX(member_seq), 0) FROM member_attribute)
+                """
+            )
     total = db.execute("SELECT COUNT(*) FROM member").fetchone()[0]
     print(f"members now {total}")
 

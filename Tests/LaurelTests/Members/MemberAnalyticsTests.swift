@@ -18,7 +18,9 @@ import Testing
         accounts = MemberAccounts(database: try .inMemory(), clock: clock.wallClock, expiryPolicy: .days(30))
     }
 
-    func withMembers(_ body: (MembersClient, ProgramClient) async throws -> Void) async throws {
+    func withMembers(window: Int64 = 20_000, _ body: (MembersClient, ProgramClient) async throws -> Void) async throws {
+        var accounts = accounts
+        accounts.segmentScanWindow = window
         try await withServer([MemberServiceHandler(accounts: accounts), ProgramServiceHandler(accounts: accounts)]) { client, _ in
             try await body(Laurel_V1_MemberService.Client(wrapping: client), Laurel_V1_ProgramService.Client(wrapping: client))
         }
@@ -67,8 +69,10 @@ import Testing
         return found
     }
 
-    @Test func filtersAloneAndCombined() async throws {
-        try await withMembers { members, _ in
+    /// With a window of one member, rare and common segments alike are
+    /// mostly found through the index rather than by reading in order.
+    @Test(arguments: [20_000, 1] as [Int64]) func filtersAloneAndCombined(window: Int64) async throws {
+        try await withMembers(window: window) { members, _ in
             // Enrolled a day apart: ann day 0, bob day 1, cat day 2, dan day 3.
             let ann = try await enroll(members, "ann", birthDate: "1990-03-17", attributes: ["city": "Lyon"])
             clock.advance(seconds: 86_400)
@@ -145,8 +149,8 @@ import Testing
         }
     }
 
-    @Test func pagesAreStableAndTheirTokensBoundToTheFilter() async throws {
-        try await withMembers { members, _ in
+    @Test(arguments: [20_000, 1] as [Int64]) func pagesAreStableAndTheirTokensBoundToTheFilter(window: Int64) async throws {
+        try await withMembers(window: window) { members, _ in
             for name in ["a", "b", "c"] { _ = try await enroll(members, name, attributes: ["city": "Lyon"]) }
             _ = try await enroll(members, "x", attributes: ["city": "Paris"])
             let lyon: (inout Laurel_V1_MemberFilter) -> Void = { $0.attributes = ["city": "Lyon"] }

@@ -9,6 +9,9 @@ public struct MemberAccounts: Sendable {
     public let clock: WallClock
     /// The programme's rules, versioned in the database.
     public let programs: ProgramBook
+    /// Members read in enrolment order before a segment is looked up by an
+    /// index instead (see `members(matching:)`); tests make it small.
+    public var segmentScanWindow: Int64 = 20_000
     /// Woken after every write, for the event streams.
     public let feed: ChangeFeed
     let pointsMetrics: PointsMetrics
@@ -75,6 +78,7 @@ public struct MemberAccounts: Sendable {
                     referralCode: Identifier.randomBase32(count: 10, uppercase: true), birthMonth: birthDate?.month)
                 try member.insert(db)
                 member.seq = db.lastInsertedRowID
+                try Self.saveAttributes(db, member)
                 try MemberEvent.append(db, member, .enrolled, tierTo: member.tier, now: now)
                 if !request.referralCode.isEmpty {
                     try applyReferralCode(db, &member, code: request.referralCode, scope: scope, now: now)
@@ -136,6 +140,7 @@ public struct MemberAccounts: Sendable {
             if let status = request.status { member.status = status }
             member.updatedAt = now
             try member.update(db)
+            if !setAttributes.isEmpty || !request.removeAttributes.isEmpty { try Self.saveAttributes(db, member) }
             if let floor = request.tierFloor { try setTierFloor(db, &member, floor, program: program, now: now) }
             if let tier = request.tier { try assignTier(db, &member, tier, program: program, now: now) }
             if let code = request.referralCode { try applyReferralCode(db, &member, code: code, scope: scope, now: now) }

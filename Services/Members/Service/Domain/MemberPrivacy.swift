@@ -94,6 +94,7 @@ extension MemberAccounts {
                 member.erasedAt = now
                 member.updatedAt = now
                 try member.update(db)
+                try Self.saveAttributes(db, member)
             }
             let erasedAt = member.erasedAt ?? now
             try ErasureAudit(requestId: requestId, memberId: memberId, keyId: keyId, reason: reason, erasedAt: erasedAt, anonymised: 1)

@@ -80,7 +80,7 @@ public struct MemberFilter: Codable, Sendable, Equatable {
         if let minAvailable { add("m.available >= ?", [minAvailable]) }
         if let maxAvailable { add("m.available <= ?", [maxAvailable]) }
         for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
-            add("json_extract(m.attributes, ?) = ?", [Self.jsonPath(key), value])
+            add("EXISTS (SELECT 1 FROM member_attribute a WHERE a.member_seq = m.seq AND a.key = ? AND a.value = ?)", [key, value])
         }
         if let lastPurchaseFrom { add("m.last_purchase_at >= ?", [lastPurchaseFrom]) }
         if let lastPurchaseBefore { add("m.last_purchase_at < ?", [lastPurchaseBefore]) }
@@ -91,17 +91,94 @@ public struct MemberFilter: Codable, Sendable, Equatable {
         return (clauses.joined(separator: " AND "), arguments)
     }
 
-    private static func placeholders(_ count: Int) -> String {
-        Array(repeating: "?", count: count).joined(separator: ", ")
+    /// A condition an index answers: `probe` lists the matching members'
+    /// `key` (seq or id) straight from that index.
+    struct IndexedCondition {
+        var key: String
+        var probe: String
+        var arguments: StatementArguments
+
+        var clause: String { "\(key) IN (\(probe))" }
     }
 
-    /// `$."key"`, with the key's quotes and backslashes escaped.
-    private static func jsonPath(_ key: String) -> String {
-        "$.\"" + key.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    /// The conditions an index answers, to find a rare segment without
+    /// reading the table in order.
+    func indexedConditions() -> [IndexedCondition] {
+        var conditions: [IndexedCondition] = []
+        func range(_ column: String, _ low: DatabaseValue?, _ high: DatabaseValue?, highInclusive: Bool) {
+            guard low != nil || high != nil else { return }
+            var clauses: [String] = []
+            var arguments = StatementArguments()
+            if let low {
+                clauses.append("\(column) >= ?")
+                arguments += [low]
+            }
+            if let high {
+                clauses.append("\(column) \(highInclusive ? "<=" : "<") ?")
+                arguments += [high]
+            }
+            conditions.append(IndexedCondition(
+                key: "m.seq", probe: "SELECT seq FROM member WHERE \(clauses.joined(separator: " AND "))", arguments: arguments))
+        }
+        for (key, value) in attributes.sorted(by: { $0.key < $1.key }) {
+            conditions.append(IndexedCondition(
+                key: "m.seq", probe: "SELECT member_seq FROM member_attribute WHERE key = ? AND value = ?", arguments: [key, value]))
+        }
+        if let low = minLifetimeSpendMinor, low > 0 {
+            var probe = "SELECT member_id FROM member_spend WHERE currency_code = ? AND spend_minor >= ?"
+            var arguments: StatementArguments = [spendCurrency, low]
+            if let high = maxLifetimeSpendMinor {
+                probe += " AND spend_minor <= ?"
+                arguments += [high]
+            }
+            conditions.append(IndexedCondition(key: "m.id", probe: probe, arguments: arguments))
+        }
+        range("last_purchase_at", lastPurchaseFrom?.databaseValue, lastPurchaseBefore?.databaseValue, highInclusive: false)
+        range("available", minAvailable?.databaseValue, maxAvailable?.databaseValue, highInclusive: true)
+        range("enrolled_at", enrolledFrom?.databaseValue, enrolledBefore?.databaseValue, highInclusive: false)
+        if birthMonth != 0 {
+            conditions.append(IndexedCondition(key: "m.seq", probe: "SELECT seq FROM member WHERE birth_month = ?", arguments: [birthMonth]))
+        }
+        if !tiers.isEmpty {
+            conditions.append(IndexedCondition(
+                key: "m.seq", probe: "SELECT seq FROM member WHERE tier IN (\(Self.placeholders(tiers.count)))",
+                arguments: StatementArguments(tiers)))
+        }
+        if !statuses.isEmpty {
+            conditions.append(IndexedCondition(
+                key: "m.seq", probe: "SELECT seq FROM member WHERE status IN (\(Self.placeholders(statuses.count)))",
+                arguments: StatementArguments(statuses.map(\.rawValue))))
+        }
+        return conditions
+    }
+
+    /// The indexed condition matching fewest members, counted from its index
+    /// up to `cap`; nil when there is none, or when each matches `cap` or
+    /// more, so that reading the table in order is no worse.
+    static func mostSelective(_ conditions: [IndexedCondition], _ db: Database, cap: Int) throws -> IndexedCondition? {
+        var best: (condition: IndexedCondition, count: Int)?
+        for condition in conditions {
+            let count = try Int.fetchOne(
+                db, sql: "SELECT COUNT(*) FROM (\(condition.probe) LIMIT ?)", arguments: condition.arguments + [cap]) ?? 0
+            if count < cap, count < best?.count ?? .max { best = (condition, count) }
+        }
+        return best?.condition
+    }
+
+    private static func placeholders(_ count: Int) -> String {
+        Array(repeating: "?", count: count).joined(separator: ", ")
     }
 }
 
 extension MemberAccounts {
+    /// Keeps the indexed copy of a member's attributes in step with the row.
+    static func saveAttributes(_ db: Database, _ member: Member) throws {
+        guard let seq = member.seq else { return }
+        try db.cachedStatement(sql: "DELETE FROM member_attribute WHERE member_seq = ?").execute(arguments: [seq])
+        let insert = try db.cachedStatement(sql: "INSERT INTO member_attribute (member_seq, key, value) VALUES (?, ?, ?)")
+        for (key, value) in member.attributes { try insert.execute(arguments: [seq, key, value]) }
+    }
+
     /// Keeps the lifetime spend per currency that spend segments read.
     static func addSpend(_ db: Database, memberId: String, currencyCode: String, _ minor: Int64) throws {
         try db.cachedStatement(sql: """
@@ -119,10 +196,27 @@ extension MemberAccounts {
         let binding = filter.fingerprint
         let after = try PageToken.decode(pageToken, boundTo: binding)?.after ?? 0
         let (condition, arguments) = filter.condition(scope: scope)
+        let indexed = filter.indexedConditions()
+        let window = segmentScanWindow
         let fetched = try await database.writer.read { db in
-            try Member.fetchAll(
-                db, sql: "SELECT m.* FROM member m WHERE m.seq > ? AND \(condition) ORDER BY m.seq LIMIT ?",
-                arguments: [after] + arguments + [pageSize + 1])
+            func fetch(_ range: String, _ rangeArguments: StatementArguments, limit: Int) throws -> [Member] {
+                try Member.fetchAll(
+                    db, sql: "SELECT m.* FROM member m WHERE \(range) AND \(condition) ORDER BY m.seq LIMIT ?",
+                    arguments: rangeArguments + arguments + [limit])
+            }
+            // A common segment fills its page from the next members in order;
+            // a rare one would make that read the whole table, so past a
+            // window its members are found from an index instead.
+            var fetched = try fetch("m.seq > ? AND m.seq <= ?", [after, after + window], limit: pageSize + 1)
+            if fetched.count <= pageSize {
+                let rest = pageSize + 1 - fetched.count
+                if let driver = try MemberFilter.mostSelective(indexed, db, cap: Int(window) * 5) {
+                    fetched += try fetch("m.seq > ? AND \(driver.clause)", [after + window] + driver.arguments, limit: rest)
+                } else {
+                    fetched += try fetch("m.seq > ?", [after + window], limit: rest)
+                }
+            }
+            return fetched
         }
         let page = Page(fetched: fetched, pageSize: pageSize) { $0.seq ?? 0 }
         return (page.items, page.nextPageToken?.encoded(boundTo: binding) ?? "")

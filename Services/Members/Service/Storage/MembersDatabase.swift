@@ -295,6 +295,19 @@ public struct MembersDatabase: Sendable {
             try db.create(index: "ledger_entry_by_time", on: "ledger_entry", columns: ["created_at"])
             try db.create(index: "purchase_by_time", on: "purchase", columns: ["occurred_at"])
             try ErasureAudit.migrate(db)
+            // Attributes are JSON in the member row; this copy is what lets an
+            // attribute segment be found from an index.
+            try db.create(table: "member_attribute") { t in
+                t.column("member_seq", .integer).notNull().references("member", column: "seq")
+                t.column("key", .text).notNull()
+                t.column("value", .text).notNull()
+                t.primaryKey(["member_seq", "key"])
+            }
+            try db.create(index: "member_attribute_by_value", on: "member_attribute", columns: ["key", "value", "member_seq"])
+            try db.execute(sql: """
+                INSERT INTO member_attribute (member_seq, key, value)
+                SELECT m.seq, a.key, a.value FROM member m, json_each(m.attributes) a
+                """)
         }
         return migrator
     }
