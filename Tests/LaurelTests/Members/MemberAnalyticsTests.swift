@@ -8,23 +8,17 @@ import Testing
 /// Segments (ListMembers filters) and the programme's statistics over real
 /// gRPC, each figure against a fixture computed by hand.
 @Suite struct MemberAnalyticsTests {
-    /// Monday 2026-03-02T00:00Z.
-    let start = Instant(millisecondsSince1970: 1_772_409_600_000)
-    let clock: TestClock
-    let accounts: MemberAccounts
+    let harness: ProgramHarness
+    var start: Instant { ProgramHarness.monday }
+    var clock: TestClock { harness.clock }
+    var accounts: MemberAccounts { harness.accounts }
 
     init() throws {
-        clock = TestClock(start)
-        accounts = MemberAccounts(database: try .inMemory(), clock: clock.wallClock, expiryPolicy: .days(30))
+        harness = try ProgramHarness(expiryPolicy: .days(30))
     }
 
     func withMembers(window: Int64 = 20_000, _ body: (MembersClient, ProgramClient) async throws -> Void) async throws {
-        var accounts = accounts
-        accounts.segmentScanWindow = window
-        try await withServer([MemberServiceHandler(accounts: accounts), ProgramServiceHandler(accounts: accounts)]) { client, _ in
-            try await body(Laurel_V1_MemberService.Client(wrapping: client), Laurel_V1_ProgramService.Client(wrapping: client))
-        }
-        try await expectLedgerBalances(accounts.database)
+        try await harness.serve(segmentScanWindow: window, body)
     }
 
     func day(_ days: Int64) -> Google_Protobuf_Timestamp { .init(start.adding(seconds: days * 86_400)) }
@@ -177,6 +171,9 @@ import Testing
             await expectRPCError(.invalidArgument, reason: "INVALID_ARGUMENT", field: "page_token") {
                 _ = try await members.listMembers(.with { $0.pageToken = first.nextPageToken })
             }
+            // A made-up token past every member is an empty page, not a crash.
+            let farAway = try await members.listMembers(.with { $0.pageToken = PageToken(after: .max).encoded })
+            #expect(farAway.members.isEmpty)
             let invalid: [(String, (inout Laurel_V1_MemberFilter) -> Void)] = [
                 ("filter.birth_month", { $0.birthMonth = 13 }),
                 ("filter.spend_currency", { $0.minLifetimeSpendMinor = 1 }),

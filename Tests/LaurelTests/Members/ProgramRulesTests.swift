@@ -5,24 +5,19 @@ import MembersService
 import SwiftProtobuf
 import Testing
 
-typealias ProgramClient = Laurel_V1_ProgramService.Client<Transport>
-
 /// The programme's rules through MemberService and ProgramService over real
 /// gRPC: versions, earn rules by line, caps, campaigns, tiers, refunds.
 @Suite struct ProgramRulesTests {
-    /// Monday 2026-03-02T00:00Z.
-    let clock = TestClock(Instant(millisecondsSince1970: 1_772_409_600_000))
-    let accounts: MemberAccounts
+    let harness: ProgramHarness
+    var clock: TestClock { harness.clock }
+    var accounts: MemberAccounts { harness.accounts }
 
     init() throws {
-        accounts = MemberAccounts(database: try .inMemory(), clock: clock.wallClock)
+        harness = try ProgramHarness()
     }
 
     func withProgram(_ body: (MembersClient, ProgramClient) async throws -> Void) async throws {
-        try await withServer([MemberServiceHandler(accounts: accounts), ProgramServiceHandler(accounts: accounts)]) { client, _ in
-            try await body(Laurel_V1_MemberService.Client(wrapping: client), Laurel_V1_ProgramService.Client(wrapping: client))
-        }
-        try await expectLedgerBalances(accounts.database)
+        try await harness.serve(body)
     }
 
     func enroll(_ members: MembersClient, attributes: [String: String] = [:]) async throws -> String {

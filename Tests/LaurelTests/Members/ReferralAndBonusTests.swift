@@ -7,19 +7,16 @@ import Testing
 
 /// Referrals, the enrolment bonus and the birthday bonus, over real gRPC.
 @Suite struct ReferralAndBonusTests {
-    /// Monday 2026-03-02T00:00Z.
-    let clock = TestClock(Instant(millisecondsSince1970: 1_772_409_600_000))
-    let accounts: MemberAccounts
+    let harness: ProgramHarness
+    var clock: TestClock { harness.clock }
+    var accounts: MemberAccounts { harness.accounts }
 
     init() throws {
-        accounts = MemberAccounts(database: try .inMemory(), clock: clock.wallClock)
+        harness = try ProgramHarness()
     }
 
     func withProgram(_ body: (MembersClient, ProgramClient) async throws -> Void) async throws {
-        try await withServer([MemberServiceHandler(accounts: accounts), ProgramServiceHandler(accounts: accounts)]) { client, _ in
-            try await body(Laurel_V1_MemberService.Client(wrapping: client), Laurel_V1_ProgramService.Client(wrapping: client))
-        }
-        try await expectLedgerBalances(accounts.database)
+        try await harness.serve(body)
     }
 
     func setBonuses(_ program: ProgramClient, enrolment: Int64 = 0, birthday: Int64 = 0, referrer: Int64 = 0, referee: Int64 = 0) async throws {

@@ -197,7 +197,9 @@ extension MemberAccounts {
         let after = try PageToken.decode(pageToken, boundTo: binding)?.after ?? 0
         let (condition, arguments) = filter.condition(scope: scope)
         let indexed = filter.indexedConditions()
-        let window = segmentScanWindow
+        // A forged token may carry any number: clamp rather than overflow.
+        let windowEnd = after > Int64.max - segmentScanWindow ? Int64.max : after + segmentScanWindow
+        let cap = Int(min(segmentScanWindow, 1_000_000)) * 5
         let fetched = try await database.writer.read { db in
             func fetch(_ range: String, _ rangeArguments: StatementArguments, limit: Int) throws -> [Member] {
                 try Member.fetchAll(
@@ -207,13 +209,13 @@ extension MemberAccounts {
             // A common segment fills its page from the next members in order;
             // a rare one would make that read the whole table, so past a
             // window its members are found from an index instead.
-            var fetched = try fetch("m.seq > ? AND m.seq <= ?", [after, after + window], limit: pageSize + 1)
+            var fetched = try fetch("m.seq > ? AND m.seq <= ?", [after, windowEnd], limit: pageSize + 1)
             if fetched.count <= pageSize {
                 let rest = pageSize + 1 - fetched.count
-                if let driver = try MemberFilter.mostSelective(indexed, db, cap: Int(window) * 5) {
-                    fetched += try fetch("m.seq > ? AND \(driver.clause)", [after + window] + driver.arguments, limit: rest)
+                if let driver = try MemberFilter.mostSelective(indexed, db, cap: cap) {
+                    fetched += try fetch("m.seq > ? AND \(driver.clause)", [windowEnd] + driver.arguments, limit: rest)
                 } else {
-                    fetched += try fetch("m.seq > ?", [after + window], limit: rest)
+                    fetched += try fetch("m.seq > ?", [windowEnd], limit: rest)
                 }
             }
             return fetched
