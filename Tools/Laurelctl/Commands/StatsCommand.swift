@@ -19,29 +19,31 @@ struct StatsCommand: AsyncParsableCommand {
         guard (1...100).contains(top) else { throw ValidationError("--top must be 1...100") }
     }
 
+    func setRange(_ request: inout some StatsRequest) {
+        if let from { request.from = from.timestamp }
+        if let to { request.to = to.timestamp }
+    }
+
     func run() async throws {
         try await global.run { laurel, output in
             let program = try await laurel.program {
                 try await $0.getProgramStats(
                     .with {
-                        if let from { $0.from = from.timestamp }
-                        if let to { $0.to = to.timestamp }
+                        setRange(&$0)
                         $0.activeDays = activeDays
                     }, options: laurel.call)
             }.stats
             let catalog = try await laurel.catalog {
                 try await $0.getCatalogStats(
                     .with {
-                        if let from { $0.from = from.timestamp }
-                        if let to { $0.to = to.timestamp }
+                        setRange(&$0)
                         $0.top = top
                     }, options: laurel.call)
             }.stats
             let redemption = try await laurel.redemption {
                 try await $0.getRedemptionStats(
                     .with {
-                        if let from { $0.from = from.timestamp }
-                        if let to { $0.to = to.timestamp }
+                        setRange(&$0)
                         $0.top = top
                     }, options: laurel.call)
             }.stats
@@ -56,3 +58,13 @@ struct StatsCommand: AsyncParsableCommand {
         }
     }
 }
+
+/// The time range every statistics request has.
+protocol StatsRequest {
+    var from: Google_Protobuf_Timestamp { get set }
+    var to: Google_Protobuf_Timestamp { get set }
+}
+
+extension Laurel_V1_GetProgramStatsRequest: StatsRequest {}
+extension Laurel_V1_GetCatalogStatsRequest: StatsRequest {}
+extension Laurel_V1_GetRedemptionStatsRequest: StatsRequest {}

@@ -93,33 +93,40 @@ extension Laurel_V1_Balance {
     }
 }
 
-extension Laurel_V1_LedgerEntry {
-    init(_ entry: LedgerEntry) {
-        self = .with {
-            $0.entryID = entry.id ?? 0
-            $0.memberID = entry.memberId
-            $0.kind = .init(entry.kind)
-            $0.availableDelta = entry.availableDelta
-            $0.heldDelta = entry.heldDelta
-            $0.availableAfter = entry.availableAfter
-            $0.heldAfter = entry.heldAfter
-            $0.reference = entry.reference
-            $0.reason = entry.reason
-            $0.createdAt = .init(entry.createdAt)
-            $0.debtDelta = entry.debtDelta
-            $0.debtAfter = entry.debtAfter
-            $0.rule = entry.rule
-            $0.programVersion = entry.programVersion
-        }
-    }
+/// What a points entry and a store-credit entry share on the wire.
+protocol LedgerRow {
+    var id: Int64? { get }
+    var memberId: String { get }
+    var availableDelta: Int64 { get }
+    var heldDelta: Int64 { get }
+    var availableAfter: Int64 { get }
+    var heldAfter: Int64 { get }
+    var reference: String { get }
+    var reason: String { get }
+    var createdAt: Instant { get }
+    var debtDelta: Int64 { get }
+    var debtAfter: Int64 { get }
+    var rule: String { get }
+    var programVersion: Int64 { get }
 }
 
+extension LedgerEntry: LedgerRow {}
+extension CreditEntry: LedgerRow {}
+
 extension Laurel_V1_LedgerEntry {
+    init(_ entry: LedgerEntry) {
+        self.init(row: entry, kind: .init(entry.kind), currencyCode: "")
+    }
+
     init(_ entry: CreditEntry) {
+        self.init(row: entry, kind: .init(entry.kind), currencyCode: entry.currencyCode)
+    }
+
+    private init(row entry: some LedgerRow, kind: Laurel_V1_LedgerEntryKind, currencyCode: String) {
         self = .with {
             $0.entryID = entry.id ?? 0
             $0.memberID = entry.memberId
-            $0.kind = .init(entry.kind)
+            $0.kind = kind
             $0.availableDelta = entry.availableDelta
             $0.heldDelta = entry.heldDelta
             $0.availableAfter = entry.availableAfter
@@ -131,7 +138,7 @@ extension Laurel_V1_LedgerEntry {
             $0.debtAfter = entry.debtAfter
             $0.rule = entry.rule
             $0.programVersion = entry.programVersion
-            $0.currencyCode = entry.currencyCode
+            $0.currencyCode = currencyCode
         }
     }
 }
