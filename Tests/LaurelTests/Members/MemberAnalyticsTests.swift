@@ -203,6 +203,11 @@ import Testing
         filter.attributes = ["city": "Lyon"]
         let page = try await accounts.members(matching: filter, pageSize: 10, pageToken: "", scope: .partner("p1"))
         #expect(page.members.map(\.externalId) == ["p1-a"])
+        // Past the in-order window, the partner's own index finds them.
+        var narrow = accounts
+        narrow.segmentScanWindow = 1
+        let all = try await narrow.members(matching: MemberFilter(), pageSize: 10, pageToken: "", scope: .partner("p2"))
+        #expect(all.members.map(\.externalId) == ["p2-a"])
     }
 
     @Test func programStatsMatchAHandComputedFixture() async throws {

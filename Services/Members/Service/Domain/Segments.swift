@@ -103,8 +103,11 @@ public struct MemberFilter: Codable, Sendable, Equatable {
 
     /// The conditions an index answers, to find a rare segment without
     /// reading the table in order.
-    func indexedConditions() -> [IndexedCondition] {
+    func indexedConditions(scope: AccessScope) -> [IndexedCondition] {
         var conditions: [IndexedCondition] = []
+        if case .partner(let partnerId) = scope {
+            conditions.append(IndexedCondition(key: "m.seq", probe: "SELECT seq FROM member WHERE partner_id = ?", arguments: [partnerId]))
+        }
         func range(_ column: String, _ low: DatabaseValue?, _ high: DatabaseValue?, highInclusive: Bool) {
             guard low != nil || high != nil else { return }
             var clauses: [String] = []
@@ -196,7 +199,7 @@ extension MemberAccounts {
         let binding = filter.fingerprint
         let after = try PageToken.decode(pageToken, boundTo: binding)?.after ?? 0
         let (condition, arguments) = filter.condition(scope: scope)
-        let indexed = filter.indexedConditions()
+        let indexed = filter.indexedConditions(scope: scope)
         // A forged token may carry any number: clamp rather than overflow.
         let windowEnd = after > Int64.max - segmentScanWindow ? Int64.max : after + segmentScanWindow
         let cap = Int(min(segmentScanWindow, 1_000_000)) * 5
