@@ -31,6 +31,15 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Calls in flight at once.") var concurrency: Int = 64
     @Option(help: "HTTP/2 connections per service.") var connections: Int = 4
     @Option(name: .customLong("member-count"), help: "Members to enrol before the run.") var memberCount: Int = 1_000
+    @Option(help: "Start calls at this many per second instead of as fast as answers come (open loop); latency is then counted from when each call was due, so a stall shows up in it.")
+    var rate: Int?
+
+    func validate() throws {
+        guard concurrency > 0, connections > 0, duration > 0, warmup >= 0 else {
+            throw ValidationError("--concurrency, --connections and --duration must be positive")
+        }
+        if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+    }
 
     func run() async throws {
         let members = try clients(membersAddress)
@@ -68,13 +77,21 @@ struct BenchCommand: AsyncParsableCommand {
         let start = clock.now
         let measureFrom = start.advanced(by: .seconds(warmup))
         let end = measureFrom.advanced(by: .seconds(duration))
+        // Open loop: call k is due at start + k/rate, whichever worker is free takes it.
+        let schedule = rate.map { OpenLoopSchedule(start: start, rate: $0) }
         let samples = try await withThrowingTaskGroup(of: Samples.self) { group in
             for worker in workers {
                 group.addTask {
                     var samples = Samples()
                     var iteration = 0
                     while clock.now < end {
-                        let began = clock.now
+                        var began = clock.now
+                        if let schedule {
+                            let due = schedule.next()
+                            if due >= end { break }
+                            if due > began { try? await Task.sleep(until: due, clock: clock) }
+                            began = due
+                        }
                         let ok = await worker.step(scenario, iteration: iteration)
                         let finished = clock.now
                         iteration += 1
@@ -91,7 +108,26 @@ struct BenchCommand: AsyncParsableCommand {
             }
             return try await group.reduce(into: Samples()) { $0.merge($1) }
         }
-        return BenchResult(scenario: scenario.rawValue, seconds: Double(duration), concurrency: concurrency, connections: connections, samples: samples)
+        return BenchResult(
+            scenario: scenario.rawValue, seconds: Double(duration), concurrency: concurrency, connections: connections,
+            rate: rate, samples: samples)
+    }
+}
+
+/// When each call of an open-loop run is due: call k at start + k/rate.
+final class OpenLoopSchedule: Sendable {
+    let start: ContinuousClock.Instant
+    let rate: Int
+    private let issued = Atomic<Int>(0)
+
+    init(start: ContinuousClock.Instant, rate: Int) {
+        self.start = start
+        self.rate = rate
+    }
+
+    func next() -> ContinuousClock.Instant {
+        let k = issued.add(1, ordering: .relaxed).oldValue
+        return start.advanced(by: .nanoseconds(Int64(k) * 1_000_000_000 / Int64(rate)))
     }
 }
 
@@ -110,6 +146,7 @@ struct BenchResult {
     let seconds: Double
     let concurrency: Int
     let connections: Int
+    let rate: Int?
     let samples: Samples
 
     var json: String {
@@ -128,6 +165,7 @@ struct BenchResult {
             "p999_ms": String(format: "%.2f", percentile(0.999)),
             "concurrency": "\(concurrency)",
             "connections": "\(connections)",
+            "rate": rate.map(String.init) ?? "null",
         ]
         return "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
     }

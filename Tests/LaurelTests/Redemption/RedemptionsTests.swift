@@ -146,6 +146,34 @@ import Testing
         #expect(try await laurel.members.balance(memberId: member.id).available == 100)
     }
 
+    /// Commit and capture go out together; when one is refused after the
+    /// other succeeded, compensation undoes the one that happened.
+    @Test(arguments: [true, false])
+    func aStepRefusedWhileTheOtherSucceededIsUndone(captureRefused: Bool) async throws {
+        let member = try await laurel.member(points: 100)
+        let reward = try await laurel.reward(cost: 100, stock: 1)
+        let firstDone = Latch()
+        // The first step succeeds; then the clock passes both TTLs, so the
+        // second is refused as expired.
+        let clock = laurel.clock
+        laurel.hooks.hooks.withLock {
+            if captureRefused {
+                $0.afterCommit = { await firstDone.open() }
+                $0.beforeCapture = { await firstDone.wait(); clock.advance(seconds: 301) }
+            } else {
+                $0.afterCapture = { await firstDone.open() }
+                $0.beforeCommit = { await firstDone.wait(); clock.advance(seconds: 301) }
+            }
+        }
+        await expectFailure(captureRefused ? "HOLD_EXPIRED" : "RESERVATION_EXPIRED", code: .failedPrecondition) {
+            _ = try await redeem(member, reward)
+        }
+        #expect(try await laurel.members.balance(memberId: member.id).available == 100)
+        let stock = try await laurel.catalog.reward(.id(reward.id))
+        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (1, 0, 0))
+        try await expectLedgerBalances(laurel.members.database)
+    }
+
     @Test func redemptionsListNewestFirst() async throws {
         let member = try await laurel.member(points: 1_000)
         let reward = try await laurel.reward(cost: 10, stock: 10)

@@ -10,6 +10,7 @@ import Synchronization
 struct LocalCatalogPeer: CatalogPeer {
     let catalog: RewardCatalog
     let outage: Outage
+    var hooks = StepHooks()
 
     func reserve(rewardId: String, quantity: Int64, reservationId: String, memberId: String, ttlSeconds: Int64) async throws(PeerError) -> ReservedStock {
         try await local(outage, "catalog") {
@@ -18,7 +19,11 @@ struct LocalCatalogPeer: CatalogPeer {
             return ReservedStock(unitCostPoints: reserved.reservation.unitCostPoints, minTier: reserved.reward.minTier ?? "")
         }
     }
-    func commit(reservationId: String) async throws(PeerError) { try await local(outage, "catalog") { _ = try await catalog.commit(reservationId: reservationId) } }
+    func commit(reservationId: String) async throws(PeerError) {
+        await hooks.run(\.beforeCommit)
+        defer { Task { await hooks.run(\.afterCommit) } }
+        try await local(outage, "catalog") { _ = try await catalog.commit(reservationId: reservationId) }
+    }
     func release(reservationId: String) async throws(PeerError) { try await local(outage, "catalog") { _ = try await catalog.release(reservationId: reservationId) } }
     func restock(reservationId: String) async throws(PeerError) { try await local(outage, "catalog") { _ = try await catalog.restock(reservationId: reservationId) } }
 }
@@ -26,6 +31,7 @@ struct LocalCatalogPeer: CatalogPeer {
 struct LocalMembersPeer: MembersPeer {
     let accounts: MemberAccounts
     let outage: Outage
+    var hooks = StepHooks()
 
     func hold(
         memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String,
@@ -37,9 +43,47 @@ struct LocalMembersPeer: MembersPeer {
                 redemptionId: redemptionId, partnerId: partnerId))
         }
     }
-    func capture(holdId: String) async throws(PeerError) { try await local(outage, "members") { _ = try await accounts.capture(holdId: holdId) } }
+    func capture(holdId: String) async throws(PeerError) {
+        await hooks.run(\.beforeCapture)
+        defer { Task { await hooks.run(\.afterCapture) } }
+        try await local(outage, "members") { _ = try await accounts.capture(holdId: holdId) }
+    }
     func release(holdId: String) async throws(PeerError) { try await local(outage, "members") { _ = try await accounts.release(holdId: holdId) } }
     func refund(holdId: String) async throws(PeerError) { try await local(outage, "members") { _ = try await accounts.refund(holdId: holdId) } }
+}
+
+/// What a test does just before or after the saga's completing calls reach
+/// the peers, to decide the order of two calls that run at the same time.
+final class StepHooks: Sendable {
+    typealias Hook = @Sendable () async -> Void
+    struct Hooks {
+        var beforeCommit: Hook?
+        var afterCommit: Hook?
+        var beforeCapture: Hook?
+        var afterCapture: Hook?
+    }
+    let hooks = Mutex(Hooks())
+
+    func run(_ which: KeyPath<Hooks, Hook?> & Sendable) async {
+        if let hook = hooks.withLock({ $0[keyPath: which] }) { await hook() }
+    }
+}
+
+/// Opens once; whoever waits on it goes on from then.
+actor Latch {
+    private var isOpen = false
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    func open() {
+        isOpen = true
+        for continuation in waiting { continuation.resume() }
+        waiting = []
+    }
+
+    func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiting.append($0) }
+    }
 }
 
 /// Makes a peer unreachable on demand: every call fails as a network failure
@@ -72,14 +116,15 @@ struct LocalLaurel {
     let redemptions: Redemptions
     let catalogOutage = Outage()
     let membersOutage = Outage()
+    let hooks = StepHooks()
 
     init() throws {
         members = MemberAccounts(database: try .inMemory(), clock: clock.wallClock, metrics: metrics)
         catalog = RewardCatalog(database: try .inMemory(), clock: clock.wallClock)
         redemptions = Redemptions(
             database: try .inMemory(),
-            catalog: LocalCatalogPeer(catalog: catalog, outage: catalogOutage),
-            members: LocalMembersPeer(accounts: members, outage: membersOutage),
+            catalog: LocalCatalogPeer(catalog: catalog, outage: catalogOutage, hooks: hooks),
+            members: LocalMembersPeer(accounts: members, outage: membersOutage, hooks: hooks),
             clock: clock.wallClock, metrics: metrics)
     }
 

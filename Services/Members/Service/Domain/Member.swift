@@ -9,8 +9,9 @@ public enum MemberStatus: String, Codable, Sendable, CaseIterable {
 }
 
 /// A member and, in the same row, their balances: every change to them is
-/// written together with its ledger entry, in one transaction.
-public struct Member: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
+/// written together with its ledger entry, in one transaction. Its row is
+/// mapped by hand (`Member+Row.swift`).
+public struct Member: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord {
     public static let databaseTableName = "member"
 
     /// Insertion order, for stable pagination.

@@ -277,12 +277,16 @@ public struct Redemptions: Sendable {
                 }
 
             case .pointsHeld:
-                let committed = await attempt { () async throws(PeerError) -> Void in
+                // Independent and idempotent, so both at once: the saga waits
+                // for one round trip instead of two.
+                async let stock = attempt { () async throws(PeerError) -> Void in
                     try await catalog.commit(reservationId: current.reservationId)
                     FaultInjection.after("stock_committed")
+                }
+                async let points = attempt { () async throws(PeerError) -> Void in
                     try await members.capture(holdId: current.holdId)
                 }
-                switch committed {
+                switch Self.both(await stock, await points) {
                 case .success:
                     redemption = try await complete(current)
                 case .failure(.unavailable(let peer, let detail)):
@@ -325,6 +329,16 @@ public struct Redemptions: Sendable {
             case .completed, .failed, .cancelled:
                 return current
             }
+        }
+    }
+
+    /// Two steps taken together: a refusal wins (the saga must give back),
+    /// then an unreachable peer (the steps are repeated).
+    static func both(_ first: Result<Void, PeerError>, _ second: Result<Void, PeerError>) -> Result<Void, PeerError> {
+        switch (first, second) {
+        case (.success, .success): .success(())
+        case (.failure(let error), _) where error.reason != nil, (_, .failure(let error)) where error.reason != nil: .failure(error)
+        case (.failure(let error), _), (_, .failure(let error)): .failure(error)
         }
     }
 
