@@ -64,8 +64,8 @@ final class StepHooks: Sendable {
     }
     let hooks = Mutex(Hooks())
 
-    func run(_ which: KeyPath<Hooks, Hook?> & Sendable) async {
-        if let hook = hooks.withLock({ $0[keyPath: which] }) { await hook() }
+    func run(_ which: @Sendable (Hooks) -> Hook?) async {
+        if let hook = hooks.withLock({ which($0) }) { await hook() }
     }
 }
 

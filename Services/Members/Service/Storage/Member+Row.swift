@@ -78,7 +78,7 @@ extension Member {
 
     static func attributes(fromJSON text: String) throws -> [String: String] {
         if text == "{}" { return [:] }
-        return try JSONDecoder().decode([String: String].self, from: Data(text.utf8))
+        return try attributesDecoder.decode([String: String].self, from: Data(text.utf8))
     }
 
     private static let attributesEncoder: JSONEncoder = {
@@ -86,4 +86,6 @@ extension Member {
         encoder.outputFormatting = .sortedKeys
         return encoder
     }()
+
+    private static let attributesDecoder = JSONDecoder()
 }
