@@ -34,9 +34,9 @@ public enum IdempotencyKeys {
         body: () throws -> Result
     ) throws -> Result {
         let fingerprint = try encoder.encode(request)
+        // Cached statements: every mutating call of every service comes here.
         if let row = try Row.fetchOne(
-            db,
-            sql: "SELECT fingerprint, result FROM idempotency_key WHERE scope = ? AND key = ?",
+            db.cachedStatement(sql: "SELECT fingerprint, result FROM idempotency_key WHERE scope = ? AND key = ?"),
             arguments: [scope, key]
         ) {
             guard (row["fingerprint"] as Data) == fingerprint else {
@@ -45,10 +45,9 @@ public enum IdempotencyKeys {
             return try decoder.decode(Result.self, from: row["result"] as Data)
         }
         let result = try body()
-        try db.execute(
-            sql: "INSERT INTO idempotency_key (scope, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)",
-            arguments: [scope, key, fingerprint, try encoder.encode(result), now]
-        )
+        try db.cachedStatement(
+            sql: "INSERT INTO idempotency_key (scope, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)"
+        ).execute(arguments: [scope, key, fingerprint, try encoder.encode(result), now])
         return result
     }
 

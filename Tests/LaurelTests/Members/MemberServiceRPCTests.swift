@@ -146,6 +146,9 @@ import Testing
             await expectRPCError(.notFound, reason: "MEMBER_NOT_FOUND") {
                 _ = try await members.getMember(.with { $0.memberID = "mbr_missing" })
             }
+            await expectRPCError(.notFound, reason: "MEMBER_NOT_FOUND") {
+                _ = try await members.getBalance(.with { $0.memberID = "mbr_missing" })
+            }
             await expectRPCError(.invalidArgument, reason: "INVALID_ARGUMENT", field: "status") {
                 _ = try await members.updateMember(.with { $0.memberID = member.memberID; $0.status = .UNRECOGNIZED(42) })
             }

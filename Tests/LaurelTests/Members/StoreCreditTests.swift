@@ -15,8 +15,8 @@ import Testing
     }
 
     /// BASE gives nothing back, SILVER 1%, GOLD 2.5%, PLATINUM 5%; delivery earns nothing.
-    func cashbackProgramme() async throws -> Program {
-        try await accounts.updateProgram(
+    func cashbackProgramme(_ accounts: MemberAccounts? = nil) async throws -> Program {
+        try await (accounts ?? self.accounts).updateProgram(
             ProgramRules(
                 earn: EarnRules(defaultPointsPerUnit: 1, excludedSkus: ["DELIVERY"]),
                 tiers: TierRules(tiers: [
@@ -45,6 +45,27 @@ import Testing
 
     func usdWallet(_ memberId: String, _ currency: String = "USD") async throws -> CreditWallet? {
         try await wallets(memberId).first { $0.currencyCode == currency }
+    }
+
+    /// GetBalance reads a member without wallets in one statement and one
+    /// with wallets in a transaction: both give the same points and expiry.
+    @Test func aBalanceReadsTheSameWithAndWithoutStoreCredit() async throws {
+        let accounts = MemberAccounts(database: try .inMemory(), clock: clock.wallClock, expiryPolicy: .days(20))
+        _ = try await cashbackProgramme(accounts)
+        let expiry = clock.now.adding(seconds: 20 * 86_400)
+        for (tier, credit) in [("BASE", [] as [Int64]), ("GOLD", [150])] {
+            let enrolled = try await accounts.enroll(EnrollRequest(externalId: uniqueKey("ext")))
+            let member = try await accounts.update(UpdateMemberRequest(memberId: enrolled.id, tier: tier))
+            _ = try await accounts.recordPurchase(
+                PurchaseRequest(memberId: member.id, orderId: uniqueKey("o"), currencyCode: "USD", amountMinor: 6_000))
+            let (balance, expiring, wallets) = try await accounts.balanceAndExpiry(memberId: member.id)
+            #expect((balance.available, balance.held, balance.lifetimeEarned, balance.debt) == (60, 0, 60, 0), "\(tier)")
+            #expect(expiring.within30Days == 60 && expiring.nextExpiry == expiry, "\(tier)")
+            #expect(wallets.map(\.available) == credit, "\(tier)")
+        }
+        await #expect(throws: MembersError.memberNotFound("mbr_missing")) {
+            _ = try await accounts.balanceAndExpiry(memberId: "mbr_missing")
+        }
     }
 
     @Test func cashbackIsTheCurrentTiersShareOfEligibleSpendInAWalletPerCurrency() async throws {

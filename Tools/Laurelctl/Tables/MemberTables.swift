@@ -87,7 +87,10 @@ func membersCSV(_ members: [Laurel_V1_Member]) -> String {
 }
 
 /// Quoted when it holds a comma, a quote or a line break; quotes doubled.
+/// Bytes, not Characters: "\r\n" is one Character, equal to neither "\r" nor "\n".
 func csvField(_ text: String) -> String {
-    guard text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return text }
+    guard text.utf8.contains(where: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }) else {
+        return text
+    }
     return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
 }

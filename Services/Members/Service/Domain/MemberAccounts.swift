@@ -268,15 +268,40 @@ public struct MemberAccounts: Sendable {
     /// Runs on the caller's thread, not as an `await read`: a primary-key
     /// lookup on a cached statement costs less than the two thread hops of an
     /// async read (see docs/performance.md).
+    ///
+    /// One statement answers the common case, a member without store credit:
+    /// SQLite runs a statement on one snapshot, so it needs no transaction,
+    /// and BEGIN and COMMIT cost as much as the lookup itself. A member with
+    /// wallets is read again in a transaction, wallets included.
     private func readBalance(_ memberId: String, scope: AccessScope, now: Instant) throws -> (Balance, ExpiringPoints, [CreditWallet]) {
-        try database.writer.read { db in
+        let soon = now.adding(seconds: 30 * 86_400)
+        let quick = try database.writer.unsafeRead { db in
+            try Row.fetchOne(
+                db.cachedStatement(sql: """
+                    SELECT available, held, lifetime_earned, debt, partner_id,
+                        (SELECT COALESCE(SUM(CASE WHEN expires_at <= ?1 THEN remaining ELSE 0 END), 0) FROM point_lot
+                            WHERE member_id = ?2 AND remaining > 0 AND expires_at IS NOT NULL),
+                        (SELECT MIN(expires_at) FROM point_lot WHERE member_id = ?2 AND remaining > 0 AND expires_at IS NOT NULL),
+                        EXISTS (SELECT 1 FROM credit_wallet WHERE member_id = ?2)
+                    FROM member WHERE id = ?2
+                    """),
+                arguments: [soon, memberId])
+        }
+        guard let quick else { throw MembersError.memberNotFound(memberId) }
+        guard scope.includes(ownerPartnerId: quick[4]) else { throw AccessError.notInScope(what: "member", id: memberId) }
+        guard quick[7] as Bool else {
+            return (
+                Balance(memberId: memberId, available: quick[0], held: quick[1], lifetimeEarned: quick[2], debt: quick[3]),
+                ExpiringPoints(within30Days: quick[5], nextExpiry: quick[6]), []
+            )
+        }
+        return try database.writer.read { db in
             guard let row = try Row.fetchOne(
-                db.cachedStatement(sql: "SELECT available, held, lifetime_earned, debt, partner_id FROM member WHERE id = ?"),
+                db.cachedStatement(sql: "SELECT available, held, lifetime_earned, debt FROM member WHERE id = ?"),
                 arguments: [memberId])
             else {
                 throw MembersError.memberNotFound(memberId)
             }
-            guard scope.includes(ownerPartnerId: row[4]) else { throw AccessError.notInScope(what: "member", id: memberId) }
             let balance = Balance(memberId: memberId, available: row[0], held: row[1], lifetimeEarned: row[2], debt: row[3])
             return (balance, try expiring(db, memberId: memberId, now: now), try Self.wallets(db, memberId: memberId))
         }

@@ -30,7 +30,8 @@ public final class ProgramBook: Sendable {
     /// The current programme; before any is stored, the initial one as the
     /// version 1 it will be stored as.
     func current(_ db: Database) throws -> Program {
-        guard let latest = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM program") else {
+        // Cached: every purchase asks.
+        guard let latest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM program")) else {
             return Program(version: 1, updatedAt: Instant(millisecondsSince1970: 0), rules: initial)
         }
         return try load(db, version: latest)
@@ -39,7 +40,8 @@ public final class ProgramBook: Sendable {
     /// The current programme, stored first if it never was, so ledger entries
     /// can name its version.
     func stored(_ db: Database, now: Instant) throws -> Program {
-        guard let latest = try Int64.fetchOne(db, sql: "SELECT MAX(version) FROM program") else {
+        // Cached: every purchase asks.
+        guard let latest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM program")) else {
             let record = ProgramRecord(version: 1, rules: initial, createdAt: now)
             try record.insert(db)
             cached.withLock { $0 = record.program }
