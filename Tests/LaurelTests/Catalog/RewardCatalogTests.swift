@@ -146,4 +146,27 @@ import Testing
             _ = try await catalog.update(UpdateRewardRequest(rewardId: reward.id, stockDelta: -16, requestId: "too-many"))
         }
     }
+    @Test func updatesSetEveryColumnButTheKeys() async throws {
+        let columns = try await catalog.database.writer.read { db in try db.columns(in: "reward").map(\.name) }
+        #expect(Reward.updatedColumns.sorted() == columns.filter { $0 != "seq" && $0 != "id" }.sorted())
+    }
+
+    /// `reservation.reward_id` references `reward.id`: an UPDATE that set it
+    /// would walk every reservation of the reward.
+    @Test func noStockChangeSetsTheRewardsKey() async throws {
+        let log = try await StatementLog(catalog.database.writer)
+        let reward = try await catalog.create(coffee(stock: 5))
+        _ = try await catalog.reserve(ReserveRequest(rewardId: reward.id, quantity: 1, reservationId: "keys-r1"))
+        _ = try await catalog.commit(reservationId: "keys-r1")
+        _ = try await catalog.reserve(ReserveRequest(rewardId: reward.id, quantity: 1, reservationId: "keys-r2"))
+        _ = try await catalog.release(reservationId: "keys-r2")
+        _ = try await catalog.update(UpdateRewardRequest(rewardId: reward.id, name: "Free espresso"))
+        let updates = log.updates(of: "reward")
+        #expect(updates.count >= 5, "\(updates)")
+        for update in updates {
+            #expect(!update.contains("\"id\"="), "\(update)")
+        }
+        let after = try await catalog.reward(.id(reward.id))
+        #expect((after.name, after.stockAvailable, after.stockCommitted) == ("Free espresso", 4, 1))
+    }
 }

@@ -80,4 +80,30 @@ import Testing
         #expect(read?.attributes == ["a": "1", "z": "26"])
         #expect(try await accounts.member(.id(member.id)).attributes == ["a": "1", "z": "26"])
     }
+    @Test func updatesSetEveryColumnButTheKeys() async throws {
+        let columns = try await accounts.database.writer.read { db in try db.columns(in: "member").map(\.name) }
+        #expect(Member.updatedColumns.sorted() == columns.filter { $0 != "seq" && $0 != "id" }.sorted())
+    }
+
+    /// SQLite checks every foreign key that references `member.id` whenever
+    /// an UPDATE sets it, by walking the member's rows in ten tables: no
+    /// change of points, holds or profile may set it.
+    @Test func noWriteSetsTheMembersKey() async throws {
+        let log = try await StatementLog(accounts.database.writer)
+        let member = try await accounts.enroll(EnrollRequest(externalId: "keys-1"))
+        _ = try await accounts.adjust(AdjustRequest(memberId: member.id, delta: 50, reason: "welcome", requestId: "keys-a1"))
+        _ = try await accounts.recordPurchase(
+            PurchaseRequest(memberId: member.id, orderId: "keys-o1", currencyCode: "USD", amountMinor: 5_000))
+        _ = try await accounts.hold(HoldRequest(memberId: member.id, holdId: "keys-h1", points: 10))
+        _ = try await accounts.capture(holdId: "keys-h1")
+        _ = try await accounts.hold(HoldRequest(memberId: member.id, holdId: "keys-h2", points: 10))
+        _ = try await accounts.release(holdId: "keys-h2")
+        _ = try await accounts.update(UpdateMemberRequest(memberId: member.id, tier: "GOLD"))
+        let updates = log.updates(of: "member")
+        #expect(updates.count >= 6, "\(updates)")
+        for update in updates {
+            #expect(!update.contains("\"id\"="), "\(update)")
+        }
+        #expect(try await accounts.balance(memberId: member.id).available > 50)
+    }
 }

@@ -44,12 +44,16 @@ private struct BrokenHealth: Grpc_Health_V1_Health.SimpleServiceProtocol {
         let directory = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         let pool = try DatabaseBootstrap.open(name: "durability", in: directory.appendingPathComponent("nested").path)
-        let (journal, synchronous) = try await pool.write { db in
-            (try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"))
+        let (journal, synchronous, tempStore) = try await pool.write { db in
+            (
+                try String.fetchOne(db, sql: "PRAGMA journal_mode"), try Int.fetchOne(db, sql: "PRAGMA synchronous"),
+                try Int.fetchOne(db, sql: "PRAGMA temp_store")
+            )
         }
         let readerSynchronous = try await pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
         #expect(journal == "wal")
         #expect(synchronous == 2, "2 is FULL")
+        #expect(tempStore == 2, "2 is MEMORY: a group commit's savepoint undo pages never reach a temporary file")
         #expect(readerSynchronous == 2)
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("nested/durability.sqlite").path))
     }

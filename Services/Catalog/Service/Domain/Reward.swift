@@ -45,6 +45,23 @@ public struct Reward: Codable, Sendable, Equatable, FetchableRecord, Persistable
     /// The lowest tier allowed to redeem it; nil = any.
     public var minTier: String?
 
+    /// Every column but `seq` and `id`, the keys: `reservation.reward_id`
+    /// references `reward.id`, and SQLite checks that foreign key on every
+    /// UPDATE that sets `id`, even to the same value, by walking all of the
+    /// reward's reservations, so a popular reward's every reservation grew
+    /// slower with its history. `RewardCatalogTests` holds this list to the table.
+    public static let updatedColumns = [
+        "sku", "name", "description", "kind", "cost_points", "unlimited_stock", "stock_available", "stock_reserved",
+        "stock_committed", "valid_from", "valid_until", "active", "archived", "discount_percent", "value_currency",
+        "value_minor", "product_sku", "created_at", "updated_at", "per_member_limit", "min_tier",
+    ]
+
+    /// Chosen over GRDB's `update(_:onConflict:)` wherever a `Reward` is
+    /// updated: the keys never change, so they are not set (see `updatedColumns`).
+    public func update(_ db: Database) throws {
+        try update(db, columns: Self.updatedColumns)
+    }
+
     public var value: Money? {
         guard let valueCurrency, let valueMinor, let currency = try? Currency(valueCurrency) else { return nil }
         return Money(currency: currency, minorUnits: valueMinor)

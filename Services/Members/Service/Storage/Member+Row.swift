@@ -70,6 +70,25 @@ extension Member {
         container["erased_at"] = erasedAt
     }
 
+    /// Every column but `seq` and `id`, the keys. Ten tables reference
+    /// `member.id`, and SQLite checks their foreign keys on every UPDATE that
+    /// sets it, even to the same value: it walks each child table's rows of
+    /// the member (all of `hold`, which has no index on it), so GRDB's
+    /// all-columns update made each points change cost as much as the
+    /// member's history. `MemberRowTests` holds this list to the table.
+    public static let updatedColumns = [
+        "external_id", "email", "display_name", "birth_date", "attributes", "status", "tier", "available", "held",
+        "lifetime_earned", "enrolled_at", "updated_at", "partner_id", "debt", "referral_code", "referred_by",
+        "tier_floor", "previous_tier", "tier_review_at", "birth_month", "birthday_bonus_year", "last_purchase_at",
+        "erased_at",
+    ]
+
+    /// Chosen over GRDB's `update(_:onConflict:)` wherever a `Member` is
+    /// updated: the keys never change, so they are not set (see `updatedColumns`).
+    public func update(_ db: Database) throws {
+        try update(db, columns: Self.updatedColumns)
+    }
+
     /// Most members have no attributes: "{}" either way, without Foundation.
     static func json(_ attributes: [String: String]) throws -> String {
         if attributes.isEmpty { return "{}" }
