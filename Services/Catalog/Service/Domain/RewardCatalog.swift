@@ -164,7 +164,9 @@ public struct RewardCatalog: Sendable {
 
         let result = try await commits.write { db in
             try IdempotencyKeys.run(db, scope: "reserve", key: reservationId, field: "reservation_id", request: request, now: now) {
-                guard try !Reservation.exists(db, key: reservationId) else {
+                guard try Bool.fetchOne(
+                    db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM reservation WHERE id = ?)"), arguments: [reservationId]) != true
+                else {
                     throw IdempotencyKeyReused(field: "reservation_id", key: reservationId)
                 }
                 var reward = try Self.reward(db, rewardId)
@@ -317,13 +319,17 @@ public struct RewardCatalog: Sendable {
         try reservation.update(db)
     }
 
+    /// Cached statements: every reservation reads both.
     static func reward(_ db: Database, _ id: String) throws -> Reward {
-        guard let reward = try Reward.filter(Column("id") == id).fetchOne(db) else { throw CatalogError.rewardNotFound(id) }
+        guard let reward = try Reward.fetchOne(db.cachedStatement(sql: "SELECT * FROM reward WHERE id = ?"), arguments: [id]) else {
+            throw CatalogError.rewardNotFound(id)
+        }
         return reward
     }
 
     static func reservation(_ db: Database, _ id: String) throws -> Reservation {
-        guard let reservation = try Reservation.fetchOne(db, key: id) else { throw CatalogError.reservationNotFound(id) }
+        guard let reservation = try Reservation.fetchOne(db.cachedStatement(sql: "SELECT * FROM reservation WHERE id = ?"), arguments: [id])
+        else { throw CatalogError.reservationNotFound(id) }
         return reservation
     }
 

@@ -349,7 +349,9 @@ public struct MemberAccounts: Sendable {
                         throw MembersError.tierTooLow(memberId: memberId, tier: member.tier, minTier: request.minTier)
                     }
                 }
-                guard try !Hold.exists(db, key: holdId) else { throw IdempotencyKeyReused(field: "hold_id", key: holdId) }
+                guard try Bool.fetchOne(db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM hold WHERE id = ?)"), arguments: [holdId]) != true else {
+                    throw IdempotencyKeyReused(field: "hold_id", key: holdId)
+                }
                 if let credit = request.credit {
                     var wallet = try CreditWallet.fetch(db, memberId: memberId, currencyCode: credit.currency.code)
                     try postCredit(db, &wallet, kind: .hold, available: -points, held: points, reference: holdId, reason: reason, now: now)
@@ -562,7 +564,10 @@ public struct MemberAccounts: Sendable {
     }
 
     static func hold(_ db: Database, _ id: String) throws -> Hold {
-        guard let hold = try Hold.fetchOne(db, key: id) else { throw MembersError.holdNotFound(id) }
+        // Cached: every capture, release and refund reads its hold.
+        guard let hold = try Hold.fetchOne(db.cachedStatement(sql: "SELECT * FROM hold WHERE id = ?"), arguments: [id]) else {
+            throw MembersError.holdNotFound(id)
+        }
         return hold
     }
 

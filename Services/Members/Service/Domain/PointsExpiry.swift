@@ -114,7 +114,8 @@ extension MemberAccounts {
     /// Oldest first.
     private func consumeLots(_ db: Database, _ member: Member, points: Points, holdId: String?) throws {
         var owed = points
-        let lots = try PointLot.filter(Column("member_id") == member.id && Column("remaining") > 0).order(Column("id")).fetchAll(db)
+        let lots = try PointLot.fetchAll(
+            db.cachedStatement(sql: "SELECT * FROM point_lot WHERE member_id = ? AND remaining > 0 ORDER BY id"), arguments: [member.id])
         for var lot in lots where owed > 0 {
             let taken = min(owed, lot.remaining)
             lot.remaining -= taken
@@ -127,9 +128,10 @@ extension MemberAccounts {
 
     private func restoreLots(_ db: Database, _ member: Member, holdId: String, points: Points, now: Instant) throws {
         var left = points
-        for taken in try HoldLot.filter(Column("hold_id") == holdId).fetchAll(db) where left > 0 {
+        let giveBack = try db.cachedStatement(sql: "UPDATE point_lot SET remaining = remaining + ? WHERE id = ?")
+        for taken in try HoldLot.fetchAll(db.cachedStatement(sql: "SELECT * FROM hold_lot WHERE hold_id = ?"), arguments: [holdId]) where left > 0 {
             let back = min(left, taken.points)
-            try db.execute(sql: "UPDATE point_lot SET remaining = remaining + ? WHERE id = ?", arguments: [back, taken.lotId])
+            try giveBack.execute(arguments: [back, taken.lotId])
             left -= back
         }
         // A hold made before lots existed: its points predate expiry too.
