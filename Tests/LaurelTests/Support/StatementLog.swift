@@ -1,5 +1,6 @@
 import GRDB
 import Synchronization
+import Testing
 
 /// Every SQL statement a database connection runs from now on, as written
 /// (placeholders, not values), for tests about what reaches SQLite.
@@ -14,7 +15,18 @@ final class StatementLog: Sendable {
     }
 
     /// The UPDATE statements on `table` so far.
-    func updates(of table: String) -> [String] {
+    private func updates(of table: String) -> [String] {
         statements.withLock { $0 }.filter { $0.hasPrefix("UPDATE \"\(table)\"") }
+    }
+
+    /// At least `count` UPDATEs of `table` so far, and none sets `column`.
+    func expectUpdates(
+        of table: String, atLeast count: Int, notSetting column: String, sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let updates = updates(of: table)
+        #expect(updates.count >= count, "\(updates)", sourceLocation: sourceLocation)
+        for update in updates {
+            #expect(!update.contains("\"\(column)\"="), "\(update)", sourceLocation: sourceLocation)
+        }
     }
 }
