@@ -102,4 +102,14 @@ import Testing
         log.expectUpdates(of: "member", atLeast: 6, notSetting: "id")
         #expect(try await accounts.balance(memberId: member.id).available > 50)
     }
+
+    /// Erasure counts the member's open holds in the write transaction: from
+    /// the index, not by reading every hold.
+    @Test func aMembersHoldsAreFoundFromAnIndex() async throws {
+        let plan = try await accounts.database.writer.read { db in
+            try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN SELECT COUNT(*) FROM hold WHERE member_id = ? AND status = 'HELD'", arguments: ["m"])
+                .map { $0["detail"] as String }
+        }
+        #expect(plan.contains { $0.contains("USING INDEX hold_by_member") }, "\(plan)")
+    }
 }

@@ -309,6 +309,11 @@ public struct MembersDatabase: Sendable {
                 SELECT m.seq, a.key, a.value FROM member m, json_each(m.attributes) a
                 """)
         }
+        // Erasure counts a member's open holds inside the one write
+        // transaction: without this index, by reading every hold ever made.
+        migrator.registerMigration("v6: holds found by member") { db in
+            try db.create(index: "hold_by_member", on: "hold", columns: ["member_id"])
+        }
         return migrator
     }
 }
