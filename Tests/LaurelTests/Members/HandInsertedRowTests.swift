@@ -4,7 +4,8 @@ import LaurelShared
 import Testing
 
 /// The records a purchase appends are inserted by hand-written statements
-/// (`HandInserted`): each must write the row GRDB's generic insert writes.
+/// (`HandInserted`): each must write the row GRDB's generic insert writes,
+/// and read back as the record it was.
 @Suite struct HandInsertedRowTests {
     let accounts: MemberAccounts
 
@@ -22,12 +23,19 @@ import Testing
                 memberId: member.id, kind: .earn, availableDelta: 7, heldDelta: -2, availableAfter: 9, heldAfter: 3, reference: "ref",
                 reason: "why", createdAt: at, debtDelta: 4, debtAfter: 5, rule: "base", programVersion: 6)
             let entryIds = try Self.expectSameRows(db, "ledger_entry", entry, entry)
-            try Self.expectSameRows(
-                db, "member_event",
-                MemberEvent(
-                    memberId: member.id, partnerId: "p", kind: .pointsEarned, points: 11, tierFrom: "A", tierTo: "B", reference: "r",
-                    redemptionId: "rdm", occurredAt: at, rule: "tier:GOLD"),
-                nil)
+            let event = MemberEvent(
+                memberId: member.id, partnerId: "p", kind: .pointsEarned, points: 11, tierFrom: "A", tierTo: "B", reference: "r",
+                redemptionId: "rdm", occurredAt: at, rule: "tier:GOLD")
+            let eventIds = try Self.expectSameRows(db, "member_event", event, nil)
+            // Entries and events are also encoded from their own column lists,
+            // so GRDB's insert above shares them: their Codable reading,
+            // mapped separately, is the independent check.
+            var insertedEntry = entry
+            insertedEntry.id = entryIds.byHand
+            #expect(try LedgerEntry.fetchOne(db, key: entryIds.byHand) == insertedEntry)
+            var insertedEvent = event
+            insertedEvent.id = eventIds.byHand
+            #expect(try MemberEvent.fetchOne(db, key: eventIds.byHand) == insertedEvent)
             try Self.expectSameRows(
                 db, "point_lot",
                 PointLot(memberId: member.id, reference: "lot", earnedAt: at, expiresAt: later, points: 12, remaining: 10), nil)

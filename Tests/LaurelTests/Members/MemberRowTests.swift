@@ -80,6 +80,7 @@ import Testing
         #expect(read?.attributes == ["a": "1", "z": "26"])
         #expect(try await accounts.member(.id(member.id)).attributes == ["a": "1", "z": "26"])
     }
+
     @Test func updatesSetEveryColumnButTheKeys() async throws {
         let columns = try await accounts.database.writer.read { db in try db.columns(in: "member").map(\.name) }
         #expect(Member.updatedColumns.sorted() == columns.filter { $0 != "seq" && $0 != "id" }.sorted())

@@ -30,8 +30,7 @@ public final class ProgramBook: Sendable {
     /// The current programme; before any is stored, the initial one as the
     /// version 1 it will be stored as.
     func current(_ db: Database) throws -> Program {
-        // Cached: every purchase asks.
-        guard let latest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM program")) else {
+        guard let latest = try latestVersion(db) else {
             return Program(version: 1, updatedAt: Instant(millisecondsSince1970: 0), rules: initial)
         }
         return try load(db, version: latest)
@@ -40,14 +39,18 @@ public final class ProgramBook: Sendable {
     /// The current programme, stored first if it never was, so ledger entries
     /// can name its version.
     func stored(_ db: Database, now: Instant) throws -> Program {
-        // Cached: every purchase asks.
-        guard let latest = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM program")) else {
+        guard let latest = try latestVersion(db) else {
             let record = ProgramRecord(version: 1, rules: initial, createdAt: now)
             try record.insert(db)
             cached.withLock { $0 = record.program }
             return record.program
         }
         return try load(db, version: latest)
+    }
+
+    /// On a cached statement: every purchase asks.
+    private func latestVersion(_ db: Database) throws -> Int64? {
+        try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM program"))
     }
 
     private func load(_ db: Database, version: Int64) throws -> Program {
