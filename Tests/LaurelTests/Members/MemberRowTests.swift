@@ -104,6 +104,29 @@ import Testing
         #expect(try await accounts.balance(memberId: member.id).available > 50)
     }
 
+    /// SQLite rewrites every index holding a column an UPDATE sets, so a
+    /// points change sets only what it changed: not the profile, the tier
+    /// or the enrolment time, each of them indexed.
+    @Test func aPointsChangeSetsOnlyTheColumnsItChanged() async throws {
+        let member = try await accounts.enroll(
+            EnrollRequest(externalId: "narrow-1", email: "n@example.com", displayName: "N", attributes: ["city": "Oslo"]))
+        let log = try await StatementLog(accounts.database.writer)
+        let purchase = try await accounts.recordPurchase(
+            PurchaseRequest(memberId: member.id, orderId: "narrow-o1", currencyCode: "USD", amountMinor: 10_000))
+        _ = try await accounts.hold(HoldRequest(memberId: member.id, holdId: "narrow-h1", points: 5))
+        let updates = log.updates(of: "member")
+        #expect(updates.count >= 2, "\(updates)")
+        for update in updates {
+            #expect(update.contains("\"available\"=") || update.contains("\"held\"="), "\(update)")
+            for column in ["email", "display_name", "attributes", "tier", "status", "enrolled_at", "external_id", "id"] {
+                #expect(!update.contains("\"\(column)\"="), "\(update)")
+            }
+        }
+        let stored = try await accounts.member(.id(member.id))
+        #expect(stored.available == purchase.pointsEarned - 5 && stored.held == 5 && stored.attributes == ["city": "Oslo"] && stored.email == "n@example.com")
+        #expect(stored.lastPurchaseAt != nil)
+    }
+
     /// Erasure counts the member's open holds in the write transaction: from
     /// the index, not by reading every hold.
     @Test func aMembersHoldsAreFoundFromAnIndex() async throws {

@@ -15,7 +15,7 @@ final class StatementLog: Sendable {
     }
 
     /// The UPDATE statements on `table` so far.
-    private func updates(of table: String) -> [String] {
+    func updates(of table: String) -> [String] {
         statements.withLock { $0 }.filter { $0.hasPrefix("UPDATE \"\(table)\"") }
     }
 

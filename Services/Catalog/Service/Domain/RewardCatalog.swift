@@ -162,8 +162,9 @@ public struct RewardCatalog: Sendable {
         let memberId = request.memberId.isEmpty ? nil : try Validate.identifier(request.memberId, field: "member_id")
         let now = clock.now
 
+        let fingerprint = try IdempotencyKeys.Fingerprint(request)
         let result = try await commits.write { db in
-            try IdempotencyKeys.run(db, scope: "reserve", key: reservationId, field: "reservation_id", request: request, now: now) {
+            try IdempotencyKeys.run(db, scope: "reserve", key: reservationId, field: "reservation_id", fingerprint: fingerprint, now: now) {
                 guard try Bool.fetchOne(
                     db.cachedStatement(sql: "SELECT EXISTS (SELECT 1 FROM reservation WHERE id = ?)"), arguments: [reservationId]) != true
                 else {

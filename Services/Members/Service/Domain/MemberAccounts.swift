@@ -169,9 +169,10 @@ public struct MemberAccounts: Sendable {
             throw InvalidArgument("occurred_at", "must not be in the future")
         }
         let occurredAt = request.occurredAt ?? now
+        let fingerprint = try IdempotencyKeys.Fingerprint(request)
 
         return try await write { db in
-            try IdempotencyKeys.run(db, scope: "purchase", key: orderId, field: "order_id", request: request, now: now) {
+            try IdempotencyKeys.run(db, scope: "purchase", key: orderId, field: "order_id", fingerprint: fingerprint, now: now) {
                 var member = try Self.member(db, memberId, scope: scope)
                 try Self.requireActive(member)
                 member.lastPurchaseAt = max(member.lastPurchaseAt ?? occurredAt, occurredAt)
@@ -338,8 +339,9 @@ public struct MemberAccounts: Sendable {
         let now = clock.now
 
         let partnerScope: AccessScope = request.partnerId.isEmpty ? .everyone : .partner(request.partnerId)
+        let fingerprint = try IdempotencyKeys.Fingerprint(request)
         let result = try await write { db in
-            try IdempotencyKeys.run(db, scope: "hold", key: holdId, field: "hold_id", request: request, now: now) {
+            try IdempotencyKeys.run(db, scope: "hold", key: holdId, field: "hold_id", fingerprint: fingerprint, now: now) {
                 var member = try Self.member(db, memberId, scope: partnerScope)
                 try Self.requireActive(member)
                 if !request.minTier.isEmpty {
