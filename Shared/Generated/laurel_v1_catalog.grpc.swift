@@ -137,6 +137,32 @@ public enum Laurel_V1_CatalogService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "ReserveStockBatch" metadata.
+        public enum ReserveStockBatch: Sendable {
+            /// Request type for "ReserveStockBatch".
+            public typealias Input = Laurel_V1_ReserveStockBatchRequest
+            /// Response type for "ReserveStockBatch".
+            public typealias Output = Laurel_V1_ReserveStockBatchResponse
+            /// Descriptor for "ReserveStockBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.CatalogService"),
+                method: "ReserveStockBatch",
+                type: .unary
+            )
+        }
+        /// Namespace for "CommitReservationBatch" metadata.
+        public enum CommitReservationBatch: Sendable {
+            /// Request type for "CommitReservationBatch".
+            public typealias Input = Laurel_V1_CommitReservationBatchRequest
+            /// Response type for "CommitReservationBatch".
+            public typealias Output = Laurel_V1_CommitReservationBatchResponse
+            /// Descriptor for "CommitReservationBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.CatalogService"),
+                method: "CommitReservationBatch",
+                type: .unary
+            )
+        }
         /// Namespace for "GetReservation" metadata.
         public enum GetReservation: Sendable {
             /// Request type for "GetReservation".
@@ -200,6 +226,8 @@ public enum Laurel_V1_CatalogService: Sendable {
             CommitReservation.descriptor,
             ReleaseReservation.descriptor,
             RestockReservation.descriptor,
+            ReserveStockBatch.descriptor,
+            CommitReservationBatch.descriptor,
             GetReservation.descriptor,
             GetCatalogStats.descriptor,
             ExportMemberReservations.descriptor,
@@ -380,6 +408,43 @@ extension Laurel_V1_CatalogService {
             request: GRPCCore.StreamingServerRequest<Laurel_V1_RestockReservationRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RestockReservationResponse>
+
+        /// Handle the "ReserveStockBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 reservations or commits in one call, for a service that
+        /// > composes many redemptions at once. Each item is done exactly as its own
+        /// > ReserveStock or CommitReservation call would do it (its own idempotency
+        /// > key, its own outcome), and the answer lists the outcomes in the order of
+        /// > the items. The call itself fails only if it cannot be served at all
+        /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_ReserveStockBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_ReserveStockBatchResponse` messages.
+        func reserveStockBatch(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_ReserveStockBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ReserveStockBatchResponse>
+
+        /// Handle the "CommitReservationBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_CommitReservationBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_CommitReservationBatchResponse` messages.
+        func commitReservationBatch(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_CommitReservationBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_CommitReservationBatchResponse>
 
         /// Handle the "GetReservation" method.
         ///
@@ -610,6 +675,43 @@ extension Laurel_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RestockReservationResponse>
 
+        /// Handle the "ReserveStockBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 reservations or commits in one call, for a service that
+        /// > composes many redemptions at once. Each item is done exactly as its own
+        /// > ReserveStock or CommitReservation call would do it (its own idempotency
+        /// > key, its own outcome), and the answer lists the outcomes in the order of
+        /// > the items. The call itself fails only if it cannot be served at all
+        /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ReserveStockBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_ReserveStockBatchResponse` message.
+        func reserveStockBatch(
+            request: GRPCCore.ServerRequest<Laurel_V1_ReserveStockBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ReserveStockBatchResponse>
+
+        /// Handle the "CommitReservationBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_CommitReservationBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_CommitReservationBatchResponse` message.
+        func commitReservationBatch(
+            request: GRPCCore.ServerRequest<Laurel_V1_CommitReservationBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_CommitReservationBatchResponse>
+
         /// Handle the "GetReservation" method.
         ///
         /// - Parameters:
@@ -837,6 +939,43 @@ extension Laurel_V1_CatalogService {
             context: GRPCCore.ServerContext
         ) async throws -> Laurel_V1_RestockReservationResponse
 
+        /// Handle the "ReserveStockBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 reservations or commits in one call, for a service that
+        /// > composes many redemptions at once. Each item is done exactly as its own
+        /// > ReserveStock or CommitReservation call would do it (its own idempotency
+        /// > key, its own outcome), and the answer lists the outcomes in the order of
+        /// > the items. The call itself fails only if it cannot be served at all
+        /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_ReserveStockBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_ReserveStockBatchResponse` to respond with.
+        func reserveStockBatch(
+            request: Laurel_V1_ReserveStockBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_ReserveStockBatchResponse
+
+        /// Handle the "CommitReservationBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_CommitReservationBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_CommitReservationBatchResponse` to respond with.
+        func commitReservationBatch(
+            request: Laurel_V1_CommitReservationBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_CommitReservationBatchResponse
+
         /// Handle the "GetReservation" method.
         ///
         /// - Parameters:
@@ -1012,6 +1151,28 @@ extension Laurel_V1_CatalogService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Laurel_V1_CatalogService.Method.ReserveStockBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ReserveStockBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ReserveStockBatchResponse>(),
+            handler: { request, context in
+                try await self.reserveStockBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Laurel_V1_CatalogService.Method.CommitReservationBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_CommitReservationBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_CommitReservationBatchResponse>(),
+            handler: { request, context in
+                try await self.commitReservationBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Laurel_V1_CatalogService.Method.GetReservation.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_GetReservationRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_GetReservationResponse>(),
@@ -1154,6 +1315,28 @@ extension Laurel_V1_CatalogService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RestockReservationResponse> {
         let response = try await self.restockReservation(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func reserveStockBatch(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_ReserveStockBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_ReserveStockBatchResponse> {
+        let response = try await self.reserveStockBatch(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func commitReservationBatch(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_CommitReservationBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_CommitReservationBatchResponse> {
+        let response = try await self.commitReservationBatch(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1318,6 +1501,32 @@ extension Laurel_V1_CatalogService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RestockReservationResponse> {
         return GRPCCore.ServerResponse<Laurel_V1_RestockReservationResponse>(
             message: try await self.restockReservation(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func reserveStockBatch(
+        request: GRPCCore.ServerRequest<Laurel_V1_ReserveStockBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_ReserveStockBatchResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_ReserveStockBatchResponse>(
+            message: try await self.reserveStockBatch(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func commitReservationBatch(
+        request: GRPCCore.ServerRequest<Laurel_V1_CommitReservationBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_CommitReservationBatchResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_CommitReservationBatchResponse>(
+            message: try await self.commitReservationBatch(
                 request: request.message,
                 context: context
             ),
@@ -1581,6 +1790,53 @@ extension Laurel_V1_CatalogService {
             deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_RestockReservationResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_RestockReservationResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "ReserveStockBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 reservations or commits in one call, for a service that
+        /// > composes many redemptions at once. Each item is done exactly as its own
+        /// > ReserveStock or CommitReservation call would do it (its own idempotency
+        /// > key, its own outcome), and the answer lists the outcomes in the order of
+        /// > the items. The call itself fails only if it cannot be served at all
+        /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ReserveStockBatchRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ReserveStockBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ReserveStockBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func reserveStockBatch<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ReserveStockBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ReserveStockBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ReserveStockBatchResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ReserveStockBatchResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CommitReservationBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_CommitReservationBatchRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_CommitReservationBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_CommitReservationBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func commitReservationBatch<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_CommitReservationBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_CommitReservationBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_CommitReservationBatchResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_CommitReservationBatchResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "GetReservation" method.
@@ -1984,6 +2240,75 @@ extension Laurel_V1_CatalogService {
             )
         }
 
+        /// Call the "ReserveStockBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 reservations or commits in one call, for a service that
+        /// > composes many redemptions at once. Each item is done exactly as its own
+        /// > ReserveStock or CommitReservation call would do it (its own idempotency
+        /// > key, its own outcome), and the answer lists the outcomes in the order of
+        /// > the items. The call itself fails only if it cannot be served at all
+        /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_ReserveStockBatchRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_ReserveStockBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_ReserveStockBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func reserveStockBatch<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_ReserveStockBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_ReserveStockBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_ReserveStockBatchResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ReserveStockBatchResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_CatalogService.Method.ReserveStockBatch.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CommitReservationBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_CommitReservationBatchRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_CommitReservationBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_CommitReservationBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func commitReservationBatch<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_CommitReservationBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_CommitReservationBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_CommitReservationBatchResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_CommitReservationBatchResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_CatalogService.Method.CommitReservationBatch.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "GetReservation" method.
         ///
         /// - Parameters:
@@ -2359,6 +2684,65 @@ extension Laurel_V1_CatalogService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_RestockReservationRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_RestockReservationResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReserveStockBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 256 reservations or commits in one call, for a service that
+    /// > composes many redemptions at once. Each item is done exactly as its own
+    /// > ReserveStock or CommitReservation call would do it (its own idempotency
+    /// > key, its own outcome), and the answer lists the outcomes in the order of
+    /// > the items. The call itself fails only if it cannot be served at all
+    /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_ReserveStockBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reserveStockBatch<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_ReserveStockBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ReserveStockBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.reserveStockBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ReserveStockBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ReserveStockBatchResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CommitReservationBatch" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_CommitReservationBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func commitReservationBatch<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_CommitReservationBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_CommitReservationBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.commitReservationBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_CommitReservationBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_CommitReservationBatchResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -2753,6 +3137,73 @@ extension Laurel_V1_CatalogService.ClientProtocol {
             metadata: metadata
         )
         return try await self.restockReservation(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "ReserveStockBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 256 reservations or commits in one call, for a service that
+    /// > composes many redemptions at once. Each item is done exactly as its own
+    /// > ReserveStock or CommitReservation call would do it (its own idempotency
+    /// > key, its own outcome), and the answer lists the outcomes in the order of
+    /// > the items. The call itself fails only if it cannot be served at all
+    /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func reserveStockBatch<Result>(
+        _ message: Laurel_V1_ReserveStockBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_ReserveStockBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_ReserveStockBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.reserveStockBatch(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CommitReservationBatch" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func commitReservationBatch<Result>(
+        _ message: Laurel_V1_CommitReservationBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_CommitReservationBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_CommitReservationBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.commitReservationBatch(
             request: request,
             options: options,
             onResponse: handleResponse

@@ -176,6 +176,32 @@ public enum Laurel_V1_MemberService: Sendable {
                 type: .unary
             )
         }
+        /// Namespace for "HoldPointsBatch" metadata.
+        public enum HoldPointsBatch: Sendable {
+            /// Request type for "HoldPointsBatch".
+            public typealias Input = Laurel_V1_HoldPointsBatchRequest
+            /// Response type for "HoldPointsBatch".
+            public typealias Output = Laurel_V1_HoldPointsBatchResponse
+            /// Descriptor for "HoldPointsBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.MemberService"),
+                method: "HoldPointsBatch",
+                type: .unary
+            )
+        }
+        /// Namespace for "CaptureHoldBatch" metadata.
+        public enum CaptureHoldBatch: Sendable {
+            /// Request type for "CaptureHoldBatch".
+            public typealias Input = Laurel_V1_CaptureHoldBatchRequest
+            /// Response type for "CaptureHoldBatch".
+            public typealias Output = Laurel_V1_CaptureHoldBatchResponse
+            /// Descriptor for "CaptureHoldBatch".
+            public static let descriptor = GRPCCore.MethodDescriptor(
+                service: GRPCCore.ServiceDescriptor(fullyQualifiedService: "laurel.v1.MemberService"),
+                method: "CaptureHoldBatch",
+                type: .unary
+            )
+        }
         /// Namespace for "ReversePurchase" metadata.
         public enum ReversePurchase: Sendable {
             /// Request type for "ReversePurchase".
@@ -255,6 +281,8 @@ public enum Laurel_V1_MemberService: Sendable {
             CaptureHold.descriptor,
             ReleaseHold.descriptor,
             RefundHold.descriptor,
+            HoldPointsBatch.descriptor,
+            CaptureHoldBatch.descriptor,
             ReversePurchase.descriptor,
             WatchMemberEvents.descriptor,
             ExpirePoints.descriptor,
@@ -494,6 +522,43 @@ extension Laurel_V1_MemberService {
             request: GRPCCore.StreamingServerRequest<Laurel_V1_RefundHoldRequest>,
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RefundHoldResponse>
+
+        /// Handle the "HoldPointsBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 holds or captures in one call, for a service that composes
+        /// > many redemptions at once. Each item is done exactly as its own
+        /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
+        /// > own outcome), and the answer lists the outcomes in the order of the
+        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_HoldPointsBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_HoldPointsBatchResponse` messages.
+        func holdPointsBatch(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_HoldPointsBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_HoldPointsBatchResponse>
+
+        /// Handle the "CaptureHoldBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A streaming request of `Laurel_V1_CaptureHoldBatchRequest` messages.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A streaming response of `Laurel_V1_CaptureHoldBatchResponse` messages.
+        func captureHoldBatch(
+            request: GRPCCore.StreamingServerRequest<Laurel_V1_CaptureHoldBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_CaptureHoldBatchResponse>
 
         /// Handle the "ReversePurchase" method.
         ///
@@ -813,6 +878,43 @@ extension Laurel_V1_MemberService {
             context: GRPCCore.ServerContext
         ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RefundHoldResponse>
 
+        /// Handle the "HoldPointsBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 holds or captures in one call, for a service that composes
+        /// > many redemptions at once. Each item is done exactly as its own
+        /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
+        /// > own outcome), and the answer lists the outcomes in the order of the
+        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_HoldPointsBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_HoldPointsBatchResponse` message.
+        func holdPointsBatch(
+            request: GRPCCore.ServerRequest<Laurel_V1_HoldPointsBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_HoldPointsBatchResponse>
+
+        /// Handle the "CaptureHoldBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_CaptureHoldBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A response containing a single `Laurel_V1_CaptureHoldBatchResponse` message.
+        func captureHoldBatch(
+            request: GRPCCore.ServerRequest<Laurel_V1_CaptureHoldBatchRequest>,
+            context: GRPCCore.ServerContext
+        ) async throws -> GRPCCore.ServerResponse<Laurel_V1_CaptureHoldBatchResponse>
+
         /// Handle the "ReversePurchase" method.
         ///
         /// > Source IDL Documentation:
@@ -1129,6 +1231,43 @@ extension Laurel_V1_MemberService {
             context: GRPCCore.ServerContext
         ) async throws -> Laurel_V1_RefundHoldResponse
 
+        /// Handle the "HoldPointsBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 holds or captures in one call, for a service that composes
+        /// > many redemptions at once. Each item is done exactly as its own
+        /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
+        /// > own outcome), and the answer lists the outcomes in the order of the
+        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_HoldPointsBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_HoldPointsBatchResponse` to respond with.
+        func holdPointsBatch(
+            request: Laurel_V1_HoldPointsBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_HoldPointsBatchResponse
+
+        /// Handle the "CaptureHoldBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A `Laurel_V1_CaptureHoldBatchRequest` message.
+        ///   - context: Context providing information about the RPC.
+        /// - Throws: Any error which occurred during the processing of the request. Thrown errors
+        ///     of type `RPCError` are mapped to appropriate statuses. All other errors are converted
+        ///     to an internal error.
+        /// - Returns: A `Laurel_V1_CaptureHoldBatchResponse` to respond with.
+        func captureHoldBatch(
+            request: Laurel_V1_CaptureHoldBatchRequest,
+            context: GRPCCore.ServerContext
+        ) async throws -> Laurel_V1_CaptureHoldBatchResponse
+
         /// Handle the "ReversePurchase" method.
         ///
         /// > Source IDL Documentation:
@@ -1369,6 +1508,28 @@ extension Laurel_V1_MemberService.StreamingServiceProtocol {
             }
         )
         router.registerHandler(
+            forMethod: Laurel_V1_MemberService.Method.HoldPointsBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_HoldPointsBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_HoldPointsBatchResponse>(),
+            handler: { request, context in
+                try await self.holdPointsBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
+            forMethod: Laurel_V1_MemberService.Method.CaptureHoldBatch.descriptor,
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_CaptureHoldBatchRequest>(),
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_CaptureHoldBatchResponse>(),
+            handler: { request, context in
+                try await self.captureHoldBatch(
+                    request: request,
+                    context: context
+                )
+            }
+        )
+        router.registerHandler(
             forMethod: Laurel_V1_MemberService.Method.ReversePurchase.descriptor,
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_ReversePurchaseRequest>(),
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_ReversePurchaseResponse>(),
@@ -1555,6 +1716,28 @@ extension Laurel_V1_MemberService.ServiceProtocol {
         context: GRPCCore.ServerContext
     ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_RefundHoldResponse> {
         let response = try await self.refundHold(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func holdPointsBatch(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_HoldPointsBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_HoldPointsBatchResponse> {
+        let response = try await self.holdPointsBatch(
+            request: GRPCCore.ServerRequest(stream: request),
+            context: context
+        )
+        return GRPCCore.StreamingServerResponse(single: response)
+    }
+
+    public func captureHoldBatch(
+        request: GRPCCore.StreamingServerRequest<Laurel_V1_CaptureHoldBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.StreamingServerResponse<Laurel_V1_CaptureHoldBatchResponse> {
+        let response = try await self.captureHoldBatch(
             request: GRPCCore.ServerRequest(stream: request),
             context: context
         )
@@ -1769,6 +1952,32 @@ extension Laurel_V1_MemberService.SimpleServiceProtocol {
     ) async throws -> GRPCCore.ServerResponse<Laurel_V1_RefundHoldResponse> {
         return GRPCCore.ServerResponse<Laurel_V1_RefundHoldResponse>(
             message: try await self.refundHold(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func holdPointsBatch(
+        request: GRPCCore.ServerRequest<Laurel_V1_HoldPointsBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_HoldPointsBatchResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_HoldPointsBatchResponse>(
+            message: try await self.holdPointsBatch(
+                request: request.message,
+                context: context
+            ),
+            metadata: [:]
+        )
+    }
+
+    public func captureHoldBatch(
+        request: GRPCCore.ServerRequest<Laurel_V1_CaptureHoldBatchRequest>,
+        context: GRPCCore.ServerContext
+    ) async throws -> GRPCCore.ServerResponse<Laurel_V1_CaptureHoldBatchResponse> {
+        return GRPCCore.ServerResponse<Laurel_V1_CaptureHoldBatchResponse>(
+            message: try await self.captureHoldBatch(
                 request: request.message,
                 context: context
             ),
@@ -2122,6 +2331,53 @@ extension Laurel_V1_MemberService {
             deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_RefundHoldResponse>,
             options: GRPCCore.CallOptions,
             onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_RefundHoldResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "HoldPointsBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 holds or captures in one call, for a service that composes
+        /// > many redemptions at once. Each item is done exactly as its own
+        /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
+        /// > own outcome), and the answer lists the outcomes in the order of the
+        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_HoldPointsBatchRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_HoldPointsBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_HoldPointsBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func holdPointsBatch<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_HoldPointsBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_HoldPointsBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_HoldPointsBatchResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_HoldPointsBatchResponse>) async throws -> Result
+        ) async throws -> Result where Result: Sendable
+
+        /// Call the "CaptureHoldBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_CaptureHoldBatchRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_CaptureHoldBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_CaptureHoldBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        func captureHoldBatch<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_CaptureHoldBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_CaptureHoldBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_CaptureHoldBatchResponse>,
+            options: GRPCCore.CallOptions,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_CaptureHoldBatchResponse>) async throws -> Result
         ) async throws -> Result where Result: Sendable
 
         /// Call the "ReversePurchase" method.
@@ -2667,6 +2923,75 @@ extension Laurel_V1_MemberService {
             )
         }
 
+        /// Call the "HoldPointsBatch" method.
+        ///
+        /// > Source IDL Documentation:
+        /// >
+        /// > Up to 256 holds or captures in one call, for a service that composes
+        /// > many redemptions at once. Each item is done exactly as its own
+        /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
+        /// > own outcome), and the answer lists the outcomes in the order of the
+        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > more than 256 items, PERMISSION_DENIED). Service keys only.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_HoldPointsBatchRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_HoldPointsBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_HoldPointsBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func holdPointsBatch<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_HoldPointsBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_HoldPointsBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_HoldPointsBatchResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_HoldPointsBatchResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_MemberService.Method.HoldPointsBatch.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
+        /// Call the "CaptureHoldBatch" method.
+        ///
+        /// - Parameters:
+        ///   - request: A request containing a single `Laurel_V1_CaptureHoldBatchRequest` message.
+        ///   - serializer: A serializer for `Laurel_V1_CaptureHoldBatchRequest` messages.
+        ///   - deserializer: A deserializer for `Laurel_V1_CaptureHoldBatchResponse` messages.
+        ///   - options: Options to apply to this RPC.
+        ///   - handleResponse: A closure which handles the response and returns its result to
+        ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+        ///       already finished.
+        /// - Returns: The result of `handleResponse`.
+        public func captureHoldBatch<Result>(
+            request: GRPCCore.ClientRequest<Laurel_V1_CaptureHoldBatchRequest>,
+            serializer: some GRPCCore.MessageSerializer<Laurel_V1_CaptureHoldBatchRequest>,
+            deserializer: some GRPCCore.MessageDeserializer<Laurel_V1_CaptureHoldBatchResponse>,
+            options: GRPCCore.CallOptions = .defaults,
+            onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_CaptureHoldBatchResponse>) async throws -> Result = { response in
+                try response.message
+            }
+        ) async throws -> Result where Result: Sendable {
+            try await self.client.unary(
+                request: request,
+                descriptor: Laurel_V1_MemberService.Method.CaptureHoldBatch.descriptor,
+                serializer: serializer,
+                deserializer: deserializer,
+                options: options,
+                onResponse: handleResponse
+            )
+        }
+
         /// Call the "ReversePurchase" method.
         ///
         /// > Source IDL Documentation:
@@ -3174,6 +3499,65 @@ extension Laurel_V1_MemberService.ClientProtocol {
             request: request,
             serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_RefundHoldRequest>(),
             deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_RefundHoldResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "HoldPointsBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 256 holds or captures in one call, for a service that composes
+    /// > many redemptions at once. Each item is done exactly as its own
+    /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
+    /// > own outcome), and the answer lists the outcomes in the order of the
+    /// > items. The call itself fails only if it cannot be served at all (e.g.
+    /// > more than 256 items, PERMISSION_DENIED). Service keys only.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_HoldPointsBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func holdPointsBatch<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_HoldPointsBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_HoldPointsBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.holdPointsBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_HoldPointsBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_HoldPointsBatchResponse>(),
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CaptureHoldBatch" method.
+    ///
+    /// - Parameters:
+    ///   - request: A request containing a single `Laurel_V1_CaptureHoldBatchRequest` message.
+    ///   - options: Options to apply to this RPC.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func captureHoldBatch<Result>(
+        request: GRPCCore.ClientRequest<Laurel_V1_CaptureHoldBatchRequest>,
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_CaptureHoldBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        try await self.captureHoldBatch(
+            request: request,
+            serializer: GRPCProtobuf.ProtobufSerializer<Laurel_V1_CaptureHoldBatchRequest>(),
+            deserializer: GRPCProtobuf.ProtobufDeserializer<Laurel_V1_CaptureHoldBatchResponse>(),
             options: options,
             onResponse: handleResponse
         )
@@ -3707,6 +4091,73 @@ extension Laurel_V1_MemberService.ClientProtocol {
             metadata: metadata
         )
         return try await self.refundHold(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "HoldPointsBatch" method.
+    ///
+    /// > Source IDL Documentation:
+    /// >
+    /// > Up to 256 holds or captures in one call, for a service that composes
+    /// > many redemptions at once. Each item is done exactly as its own
+    /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
+    /// > own outcome), and the answer lists the outcomes in the order of the
+    /// > items. The call itself fails only if it cannot be served at all (e.g.
+    /// > more than 256 items, PERMISSION_DENIED). Service keys only.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func holdPointsBatch<Result>(
+        _ message: Laurel_V1_HoldPointsBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_HoldPointsBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_HoldPointsBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.holdPointsBatch(
+            request: request,
+            options: options,
+            onResponse: handleResponse
+        )
+    }
+
+    /// Call the "CaptureHoldBatch" method.
+    ///
+    /// - Parameters:
+    ///   - message: request message to send.
+    ///   - metadata: Additional metadata to send, defaults to empty.
+    ///   - options: Options to apply to this RPC, defaults to `.defaults`.
+    ///   - handleResponse: A closure which handles the response and returns its result to
+    ///       the caller. Returning from the closure will cancel the RPC if it hasn't
+    ///       already finished.
+    /// - Returns: The result of `handleResponse`.
+    public func captureHoldBatch<Result>(
+        _ message: Laurel_V1_CaptureHoldBatchRequest,
+        metadata: GRPCCore.Metadata = [:],
+        options: GRPCCore.CallOptions = .defaults,
+        onResponse handleResponse: @Sendable @escaping (GRPCCore.ClientResponse<Laurel_V1_CaptureHoldBatchResponse>) async throws -> Result = { response in
+            try response.message
+        }
+    ) async throws -> Result where Result: Sendable {
+        let request = GRPCCore.ClientRequest<Laurel_V1_CaptureHoldBatchRequest>(
+            message: message,
+            metadata: metadata
+        )
+        return try await self.captureHoldBatch(
             request: request,
             options: options,
             onResponse: handleResponse

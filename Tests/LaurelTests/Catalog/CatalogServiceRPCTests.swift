@@ -91,6 +91,38 @@ import Testing
         }
     }
 
+    /// Each item of a batch ends as its own call would, in the order of the
+    /// items: items that run together compete for the same stock, one item
+    /// at a time, and a refused item takes nothing.
+    @Test func aBatchOfReservationsAndCommitsEndsEachItemAsItsOwnCallWould() async throws {
+        try await withCatalog { rewards in
+            let reward = try await rewards.createReward(.with {
+                $0.sku = "CUP"; $0.name = "Cup"; $0.kind = .freeProduct; $0.productSku = "CUP-1"; $0.costPoints = 250; $0.stock = 3
+            }).reward
+            let outcomes = try await rewards.reserveStockBatch(.with {
+                $0.items = (1...4).map { n in .with { $0.rewardID = reward.rewardID; $0.quantity = 1; $0.reservationID = "b-rsv-\(n)" } }
+                    + [.with { $0.rewardID = "rwd_none"; $0.quantity = 1; $0.reservationID = "b-rsv-none" }]
+            }).outcomes
+            #expect(outcomes.count == 5)
+            guard outcomes.count == 5 else { return }
+            // Three units: three of the four got one, the fourth was refused.
+            let reserved = outcomes.prefix(4).filter { $0.reserved.reservation.status == .reserved }
+            #expect(reserved.count == 3 && reserved.allSatisfy { $0.reserved.reservation.unitCostPoints == 250 })
+            #expect(outcomes.prefix(4).filter { $0.error.reason == "OUT_OF_STOCK" }.count == 1)
+            #expect(outcomes[4].error.code == Int32(RPCError.Code.notFound.rawValue) && outcomes[4].error.reason == "REWARD_NOT_FOUND")
+
+            let ids = reserved.map(\.reserved.reservation.reservationID)
+            let commits = try await rewards.commitReservationBatch(.with {
+                $0.items = ids.map { id in .with { $0.reservationID = id } } + [.with { $0.reservationID = "b-rsv-none" }]
+            }).outcomes
+            #expect(commits.count == 4)
+            #expect(commits.prefix(3).allSatisfy { $0.committed.reservation.status == .committed })
+            #expect(commits.last?.error.reason == "RESERVATION_NOT_FOUND")
+            let stock = try await rewards.getReward(.with { $0.rewardID = reward.rewardID }).reward
+            #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (0, 0, 3))
+        }
+    }
+
     @Test func badInputGetsAClearStatusAndWritesNothing() async throws {
         try await withCatalog { rewards in
             await expectRPCError(.invalidArgument, reason: "INVALID_ARGUMENT", field: "kind") {

@@ -96,6 +96,52 @@ import Testing
         }
     }
 
+    /// Each item of a batch ends as its own call would: held, or refused
+    /// with the status that call would have had, in the order of the items;
+    /// a refused item changes nothing, and a repeat replays every outcome.
+    @Test func aBatchOfHoldsAndCapturesEndsEachItemAsItsOwnCallWould() async throws {
+        try await withMembers { members in
+            let id = try await enroll(members).memberID
+            _ = try await members.adjustPoints(.with { $0.memberID = id; $0.delta = 500; $0.reason = "goodwill"; $0.requestID = "b-a1" })
+            let batch = Laurel_V1_HoldPointsBatchRequest.with {
+                $0.items = [
+                    .with { $0.memberID = id; $0.holdID = "b-h1"; $0.points = 200 },
+                    .with { $0.memberID = "mem_nobody"; $0.holdID = "b-h2"; $0.points = 1 },
+                    .with { $0.memberID = id; $0.holdID = "b-h3"; $0.points = 400 },
+                    .with { $0.memberID = id; $0.holdID = "b-h4"; $0.points = 100 },
+                ]
+            }
+            for _ in 1...2 {
+                let outcomes = try await members.holdPointsBatch(batch).outcomes
+                #expect(outcomes.count == 4)
+                guard outcomes.count == 4 else { return }
+                #expect(outcomes[0].held.hold.holdID == "b-h1" && outcomes[0].held.hold.points == 200)
+                #expect(outcomes[1].error.code == Int32(RPCError.Code.notFound.rawValue) && outcomes[1].error.reason == "MEMBER_NOT_FOUND")
+                #expect(outcomes[2].error.code == Int32(RPCError.Code.failedPrecondition.rawValue))
+                #expect(outcomes[2].error.reason == "INSUFFICIENT_POINTS" && !outcomes[2].error.message.isEmpty)
+                #expect(outcomes[3].held.hold.holdID == "b-h4")
+            }
+            let held = try await members.getBalance(.with { $0.memberID = id }).balance
+            #expect((held.available, held.held) == (200, 300))
+
+            let captures = try await members.captureHoldBatch(.with {
+                $0.items = [.with { $0.holdID = "b-h1" }, .with { $0.holdID = "b-h3" }]
+            }).outcomes
+            #expect(captures.count == 2)
+            #expect(captures.first?.captured.hold.status == .captured)
+            #expect(captures.last?.error.reason == "HOLD_NOT_FOUND")
+            let after = try await members.getBalance(.with { $0.memberID = id }).balance
+            #expect((after.available, after.held) == (200, 100))
+            try await expectLedgerBalances(members: members, memberId: id)
+
+            await expectRPCError(.invalidArgument, reason: "INVALID_ARGUMENT", field: "items") {
+                _ = try await members.captureHoldBatch(.with {
+                    $0.items = (0...BatchCall.maxItems).map { n in .with { $0.holdID = "b-many-\(n)" } }
+                })
+            }
+        }
+    }
+
     @Test func adjustmentsAndHoldsKeepTheLedgerEqualToTheBalance() async throws {
         try await withMembers { members in
             let member = try await enroll(members)

@@ -11,6 +11,7 @@ extension AccessPolicy {
         policy.grant(
             [.service], Catalog.ReserveStock.descriptor, Catalog.CommitReservation.descriptor, Catalog.ReleaseReservation.descriptor,
             Catalog.RestockReservation.descriptor, Catalog.GetReservation.descriptor,
+            Catalog.ReserveStockBatch.descriptor, Catalog.CommitReservationBatch.descriptor,
             Catalog.ExportMemberReservations.descriptor, Catalog.EraseMemberReservations.descriptor)
         return policy
     }

@@ -83,6 +83,42 @@ public struct CatalogServiceHandler: Laurel_V1_CatalogService.SimpleServiceProto
         return .with { $0.reservation = .init(reservation) }
     }
 
+    public func reserveStockBatch(
+        request: Laurel_V1_ReserveStockBatchRequest, context: ServerContext
+    ) async throws -> Laurel_V1_ReserveStockBatchResponse {
+        let outcomes = try await BatchCall.outcomes(request.items, method: context.descriptor.fullyQualifiedMethod) { item in
+            try await reserveStock(request: item, context: context)
+        }
+        return .with {
+            $0.outcomes = outcomes.map { outcome in
+                .with {
+                    switch outcome {
+                    case .done(let reserved): $0.reserved = reserved
+                    case .failed(let status): $0.error = status
+                    }
+                }
+            }
+        }
+    }
+
+    public func commitReservationBatch(
+        request: Laurel_V1_CommitReservationBatchRequest, context: ServerContext
+    ) async throws -> Laurel_V1_CommitReservationBatchResponse {
+        let outcomes = try await BatchCall.outcomes(request.items, method: context.descriptor.fullyQualifiedMethod) { item in
+            try await commitReservation(request: item, context: context)
+        }
+        return .with {
+            $0.outcomes = outcomes.map { outcome in
+                .with {
+                    switch outcome {
+                    case .done(let committed): $0.committed = committed
+                    case .failed(let status): $0.error = status
+                    }
+                }
+            }
+        }
+    }
+
     public func releaseReservation(request: Laurel_V1_ReleaseReservationRequest, context: ServerContext) async throws -> Laurel_V1_ReleaseReservationResponse {
         let reservation = try await catalog.release(reservationId: request.reservationID)
         return .with { $0.reservation = .init(reservation) }

@@ -12,7 +12,7 @@ extension AccessPolicy {
         policy.grant([.partner, .service], Members.GetMember.descriptor, Members.GetBalance.descriptor)
         policy.grant(
             [.service], Members.HoldPoints.descriptor, Members.CaptureHold.descriptor, Members.ReleaseHold.descriptor,
-            Members.RefundHold.descriptor)
+            Members.RefundHold.descriptor, Members.HoldPointsBatch.descriptor, Members.CaptureHoldBatch.descriptor)
         policy.grant([.partner, .service], Laurel_V1_AccessService.Method.WhoAmI.descriptor)
         // Redemption's PrivacyService gathers and erases across services.
         policy.grant([.service], Members.ExportMemberData.descriptor, Members.EraseMemberData.descriptor)

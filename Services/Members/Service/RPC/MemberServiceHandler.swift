@@ -139,6 +139,42 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
         return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }
     }
 
+    public func holdPointsBatch(
+        request: Laurel_V1_HoldPointsBatchRequest, context: ServerContext
+    ) async throws -> Laurel_V1_HoldPointsBatchResponse {
+        let outcomes = try await BatchCall.outcomes(request.items, method: context.descriptor.fullyQualifiedMethod) { item in
+            try await holdPoints(request: item, context: context)
+        }
+        return .with {
+            $0.outcomes = outcomes.map { outcome in
+                .with {
+                    switch outcome {
+                    case .done(let held): $0.held = held
+                    case .failed(let status): $0.error = status
+                    }
+                }
+            }
+        }
+    }
+
+    public func captureHoldBatch(
+        request: Laurel_V1_CaptureHoldBatchRequest, context: ServerContext
+    ) async throws -> Laurel_V1_CaptureHoldBatchResponse {
+        let outcomes = try await BatchCall.outcomes(request.items, method: context.descriptor.fullyQualifiedMethod) { item in
+            try await captureHold(request: item, context: context)
+        }
+        return .with {
+            $0.outcomes = outcomes.map { outcome in
+                .with {
+                    switch outcome {
+                    case .done(let captured): $0.captured = captured
+                    case .failed(let status): $0.error = status
+                    }
+                }
+            }
+        }
+    }
+
     public func releaseHold(request: Laurel_V1_ReleaseHoldRequest, context: ServerContext) async throws -> Laurel_V1_ReleaseHoldResponse {
         let result = try await accounts.release(holdId: request.holdID)
         return .with { $0.hold = .init(result.hold); $0.balance = .init(result.balance) }

@@ -2,33 +2,59 @@ import GRPCCore
 import LaurelShared
 
 /// The catalog service over gRPC.
+/// Reservations and commits, the saga's steps on every redemption, go in
+/// batch calls (`CallBatcher`); the rarer steps of compensation and
+/// cancellation go one by one.
 public struct GRPCCatalogPeer<Transport: ClientTransport>: CatalogPeer {
     let client: Laurel_V1_CatalogService.Client<Transport>
     let options: CallOptions
+    private let reservations: CallBatcher<Laurel_V1_ReserveStockRequest, ReservedStock>
+    private let commits: CallBatcher<Laurel_V1_CommitReservationRequest, Void>
 
     /// Every call carries `timeout` as its deadline.
     public init(client: GRPCClient<Transport>, timeout: Duration) {
-        self.client = Laurel_V1_CatalogService.Client(wrapping: client)
+        let client = Laurel_V1_CatalogService.Client(wrapping: client)
         var options = CallOptions.defaults
         options.timeout = timeout
+        self.client = client
         self.options = options
-    }
-
-    public func reserve(rewardId: String, quantity: Int64, reservationId: String, memberId: String, ttlSeconds: Int64) async throws(PeerError) -> ReservedStock {
-        try await peerCall("catalog") {
-            let reserved = try await client.reserveStock(.with {
-                $0.rewardID = rewardId
-                $0.quantity = quantity
-                $0.reservationID = reservationId
-                $0.memberID = memberId
-                $0.ttlSeconds = ttlSeconds
-            }, options: options)
-            return ReservedStock(unitCostPoints: reserved.reservation.unitCostPoints, minTier: reserved.reward.minTier)
+        reservations = CallBatcher(peer: "catalog") { [options] items in
+            await batchCall("catalog", count: items.count) {
+                try await client.reserveStockBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
+                    switch outcome.outcome {
+                    case .reserved(let reserved):
+                        .success(ReservedStock(unitCostPoints: reserved.reservation.unitCostPoints, minTier: reserved.reward.minTier))
+                    case .error(let status): .failure(PeerError(status, peer: "catalog"))
+                    case nil: .failure(.unavailable(peer: "catalog", detail: "an outcome without a result"))
+                    }
+                }
+            }
+        }
+        commits = CallBatcher(peer: "catalog") { [options] items in
+            await batchCall("catalog", count: items.count) {
+                try await client.commitReservationBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
+                    switch outcome.outcome {
+                    case .committed: .success(())
+                    case .error(let status): .failure(PeerError(status, peer: "catalog"))
+                    case nil: .failure(.unavailable(peer: "catalog", detail: "an outcome without a result"))
+                    }
+                }
+            }
         }
     }
 
+    public func reserve(rewardId: String, quantity: Int64, reservationId: String, memberId: String, ttlSeconds: Int64) async throws(PeerError) -> ReservedStock {
+        try await reservations.call(.with {
+            $0.rewardID = rewardId
+            $0.quantity = quantity
+            $0.reservationID = reservationId
+            $0.memberID = memberId
+            $0.ttlSeconds = ttlSeconds
+        })
+    }
+
     public func commit(reservationId: String) async throws(PeerError) {
-        try await peerCall("catalog") { _ = try await client.commitReservation(.with { $0.reservationID = reservationId }, options: options) }
+        try await commits.call(.with { $0.reservationID = reservationId })
     }
 
     public func release(reservationId: String) async throws(PeerError) {
@@ -41,38 +67,64 @@ public struct GRPCCatalogPeer<Transport: ClientTransport>: CatalogPeer {
 }
 
 /// The members service over gRPC.
+/// Holds and captures, the saga's steps on every redemption, go in batch
+/// calls (`CallBatcher`); the rarer steps of compensation and cancellation
+/// go one by one.
 public struct GRPCMembersPeer<Transport: ClientTransport>: MembersPeer {
     let client: Laurel_V1_MemberService.Client<Transport>
     let options: CallOptions
+    private let holds: CallBatcher<Laurel_V1_HoldPointsRequest, Void>
+    private let captures: CallBatcher<Laurel_V1_CaptureHoldRequest, Void>
 
     /// Every call carries `timeout` as its deadline.
     public init(client: GRPCClient<Transport>, timeout: Duration) {
-        self.client = Laurel_V1_MemberService.Client(wrapping: client)
+        let client = Laurel_V1_MemberService.Client(wrapping: client)
         var options = CallOptions.defaults
         options.timeout = timeout
+        self.client = client
         self.options = options
+        holds = CallBatcher(peer: "members") { [options] items in
+            await batchCall("members", count: items.count) {
+                try await client.holdPointsBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
+                    switch outcome.outcome {
+                    case .held: .success(())
+                    case .error(let status): .failure(PeerError(status, peer: "members"))
+                    case nil: .failure(.unavailable(peer: "members", detail: "an outcome without a result"))
+                    }
+                }
+            }
+        }
+        captures = CallBatcher(peer: "members") { [options] items in
+            await batchCall("members", count: items.count) {
+                try await client.captureHoldBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
+                    switch outcome.outcome {
+                    case .captured: .success(())
+                    case .error(let status): .failure(PeerError(status, peer: "members"))
+                    case nil: .failure(.unavailable(peer: "members", detail: "an outcome without a result"))
+                    }
+                }
+            }
+        }
     }
 
     public func hold(
         memberId: String, holdId: String, points: Points, ttlSeconds: Int64, reason: String, minTier: String,
         redemptionId: String, partnerId: String
     ) async throws(PeerError) {
-        try await peerCall("members") {
-            _ = try await client.holdPoints(.with {
-                $0.memberID = memberId
-                $0.holdID = holdId
-                $0.points = points
-                $0.ttlSeconds = ttlSeconds
-                $0.reason = reason
-                $0.minTier = minTier
-                $0.redemptionID = redemptionId
-                $0.partnerID = partnerId
-            }, options: options)
-        }
+        try await holds.call(.with {
+            $0.memberID = memberId
+            $0.holdID = holdId
+            $0.points = points
+            $0.ttlSeconds = ttlSeconds
+            $0.reason = reason
+            $0.minTier = minTier
+            $0.redemptionID = redemptionId
+            $0.partnerID = partnerId
+        })
     }
 
     public func capture(holdId: String) async throws(PeerError) {
-        try await peerCall("members") { _ = try await client.captureHold(.with { $0.holdID = holdId }, options: options) }
+        try await captures.call(.with { $0.holdID = holdId })
     }
 
     public func release(holdId: String) async throws(PeerError) {
@@ -90,16 +142,41 @@ func peerCall<T>(_ peer: String, _ body: () async throws -> T) async throws(Peer
     do {
         return try await body()
     } catch let error as RPCError {
-        switch error.code {
-        case .invalidArgument, .notFound, .alreadyExists, .failedPrecondition, .outOfRange, .permissionDenied, .unauthenticated:
-            let info = error.laurelErrorInfo
-            throw .refused(
-                code: error.code.rawValue, reason: info?.reason ?? "\(error.code)".uppercased(),
-                message: error.message, metadata: info?.metadata ?? [:])
-        default:
-            throw .unavailable(peer: peer, detail: "\(error.code): \(error.message)")
-        }
+        let info = error.laurelErrorInfo
+        throw PeerError(code: error.code, reason: info?.reason, message: error.message, metadata: info?.metadata ?? [:], peer: peer)
     } catch {
         throw .unavailable(peer: peer, detail: "\(error)")
+    }
+}
+
+/// A batch call's answers, one per item; a batch call that fails as a whole
+/// fails each of its items the same way.
+func batchCall<Answer>(
+    _ peer: String, count: Int, _ body: () async throws -> [Result<Answer, PeerError>]
+) async -> [Result<Answer, PeerError>] {
+    do {
+        return try await peerCall(peer, body)
+    } catch {
+        return Array(repeating: .failure(error), count: count)
+    }
+}
+
+extension PeerError {
+    /// The sorting of `peerCall`, from a status's parts.
+    init(code: RPCError.Code, reason: String?, message: String, metadata: [String: String], peer: String) {
+        switch code {
+        case .invalidArgument, .notFound, .alreadyExists, .failedPrecondition, .outOfRange, .permissionDenied, .unauthenticated:
+            self = .refused(code: code.rawValue, reason: reason ?? "\(code)".uppercased(), message: message, metadata: metadata)
+        default:
+            self = .unavailable(peer: peer, detail: "\(code): \(message)")
+        }
+    }
+
+    /// One item of a batch call, as if it had been a call of its own.
+    init(_ status: Laurel_V1_ItemStatus, peer: String) {
+        let code = Status.Code(rawValue: Int(status.code)).flatMap(RPCError.Code.init) ?? .unknown
+        self.init(
+            code: code, reason: status.reason.isEmpty ? nil : status.reason, message: status.message, metadata: status.metadata,
+            peer: peer)
     }
 }
