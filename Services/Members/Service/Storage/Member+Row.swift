@@ -9,7 +9,7 @@ import LaurelShared
 /// The columns and their encodings are the ones the Codable mapping used
 /// (the attributes as sorted-key JSON text, as GRDB writes them), so rows
 /// written either way read the same; `MemberRowTests` holds both to it.
-extension Member {
+extension Member: NarrowlyUpdated {
     public init(row: Row) throws {
         seq = row["seq"]
         id = row["id"]
@@ -75,29 +75,17 @@ extension Member {
         "erased_at",
     ]
 
-    private static let storedValuesSQL = "SELECT \(updatedColumns.joined(separator: ", ")) FROM member WHERE seq = ?"
+    public static let storedValuesSQL = storedValuesStatement()
+
+    public func updatedValues() throws -> [DatabaseValue] {
+        Array(try columnValues().dropFirst(2))
+    }
 
     /// Chosen over GRDB's `update(_:onConflict:)` wherever a `Member` is
-    /// updated. Sets only the columns whose values differ from the stored
-    /// row, never the keys (see `updatedColumns`): SQLite rewrites every
-    /// index that holds a column an UPDATE sets, changed or not, and the
-    /// member has nine, while a points change touches two of them. Reading
-    /// the stored row by its rowid first costs less than those rewrites.
+    /// updated: sets only what changed, never the keys (`NarrowlyUpdated`).
+    /// The member has nine indexes, and a points change touches two of them.
     public func update(_ db: Database) throws {
-        guard let seq, let stored = try Row.fetchOne(db.cachedStatement(sql: Self.storedValuesSQL), arguments: [seq]) else {
-            throw RecordError.recordNotFound(databaseTableName: Self.databaseTableName, key: ["seq": seq.databaseValue])
-        }
-        var assignments: [String] = []
-        var arguments: [DatabaseValue] = []
-        for (index, value) in try columnValues().dropFirst(2).enumerated() where value != stored[index] as DatabaseValue {
-            assignments.append("\"\(Self.updatedColumns[index])\"=?")
-            arguments.append(value)
-        }
-        if assignments.isEmpty { return }
-        arguments.append(seq.databaseValue)
-        // Written as GRDB writes its updates.
-        try db.cachedStatement(sql: "UPDATE \"member\" SET \(assignments.joined(separator: ", ")) WHERE \"seq\"=?")
-            .execute(arguments: StatementArguments(arguments))
+        try updateChangedColumns(db)
     }
 
     /// Most members have no attributes: "{}" either way, without Foundation.
