@@ -151,6 +151,28 @@ import Testing
         #expect(Reward.updatedColumns.sorted() == columns.filter { $0 != "seq" && $0 != "id" }.sorted())
     }
 
+    /// A reward is updated by hand, column by column, as GRDB's Codable
+    /// encoding would write it, and a reservation sets only the stock it moves.
+    @Test func rewardUpdatesAreGRDBsEncodingAndSetOnlyWhatChanged() async throws {
+        let reward = try await catalog.create(CreateRewardRequest(
+            sku: "NARROW-1", name: "Tote", kind: .giftCard, costPoints: 700, stock: 5, validUntil: Instant(millisecondsSince1970: 4_000_000_000_000),
+            valueCurrency: "EUR", valueMinor: 1_500, perMemberLimit: 2, minTier: "GOLD"))
+        let encoded = try reward.databaseDictionary
+        #expect(try reward.updatedValues() == Reward.updatedColumns.map { encoded[$0] ?? .null })
+        let log = try await StatementLog(catalog.database.writer)
+        _ = try await catalog.reserve(ReserveRequest(rewardId: reward.id, quantity: 1, reservationId: "narrow-r1", memberId: "mem_1"))
+        let updates = log.updates(of: "reward")
+        #expect(updates.count == 1, "\(updates)")
+        for update in updates {
+            #expect(update.contains("\"stock_available\"=") && update.contains("\"stock_reserved\"="), "\(update)")
+            for column in ["sku", "name", "kind", "cost_points", "valid_until", "active", "value_minor", "min_tier", "id"] {
+                #expect(!update.contains("\"\(column)\"="), "\(update)")
+            }
+        }
+        let after = try await catalog.reward(.id(reward.id))
+        #expect((after.stockAvailable, after.stockReserved, after.minTier, after.valueMinor) == (4, 1, "GOLD", 1_500))
+    }
+
     /// `reservation.reward_id` references `reward.id`: an UPDATE that set it
     /// would walk every reservation of the reward.
     @Test func noStockChangeSetsTheRewardsKey() async throws {

@@ -16,7 +16,7 @@ public enum RewardKind: String, Codable, Sendable, CaseIterable {
 
 /// A reward and its stock counters: available + reserved + committed is every
 /// unit ever stocked less units removed by hand, and none goes below zero.
-public struct Reward: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, SnakeCaseColumns {
+public struct Reward: Codable, Sendable, Equatable, FetchableRecord, PersistableRecord, SnakeCaseColumns, NarrowlyUpdated {
     public static let databaseTableName = "reward"
 
     public var seq: Int64?
@@ -56,10 +56,24 @@ public struct Reward: Codable, Sendable, Equatable, FetchableRecord, Persistable
         "value_minor", "product_sku", "created_at", "updated_at", "per_member_limit", "min_tier",
     ]
 
+    public static let storedValuesSQL = storedValuesStatement()
+
+    /// As GRDB's Codable encoding writes them; `RewardCatalogTests` holds
+    /// the two to each other.
+    public func updatedValues() throws -> [DatabaseValue] {
+        let values: [(any DatabaseValueConvertible)?] = [
+            sku, name, description, kind.rawValue, costPoints, unlimitedStock, stockAvailable, stockReserved, stockCommitted,
+            validFrom, validUntil, active, archived, discountPercent, valueCurrency, valueMinor, productSku, createdAt, updatedAt,
+            perMemberLimit, minTier,
+        ]
+        return values.map { $0?.databaseValue ?? .null }
+    }
+
     /// Chosen over GRDB's `update(_:onConflict:)` wherever a `Reward` is
-    /// updated: the keys never change, so they are not set (see `updatedColumns`).
+    /// updated: sets only what changed (a reservation moves two stock
+    /// counters), never the keys (`NarrowlyUpdated`).
     public func update(_ db: Database) throws {
-        try update(db, columns: Self.updatedColumns)
+        try updateChangedColumns(db)
     }
 
     public var value: Money? {
