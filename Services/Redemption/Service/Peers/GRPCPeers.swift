@@ -2,6 +2,7 @@ import GRPCCore
 import LaurelShared
 
 /// The catalog service over gRPC.
+///
 /// Reservations and commits, the saga's steps on every redemption, go in
 /// batch calls (`CallBatcher`); the rarer steps of compensation and
 /// cancellation go one by one.
@@ -67,6 +68,7 @@ public struct GRPCCatalogPeer<Transport: ClientTransport>: CatalogPeer {
 }
 
 /// The members service over gRPC.
+///
 /// Holds and captures, the saga's steps on every redemption, go in batch
 /// calls (`CallBatcher`); the rarer steps of compensation and cancellation
 /// go one by one.
