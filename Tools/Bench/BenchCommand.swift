@@ -33,6 +33,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(name: .customLong("member-count"), help: "Members to enrol before the run.") var memberCount: Int = 1_000
     @Option(help: "Start calls at this many per second instead of as fast as answers come (open loop); latency is then counted from when each call was due, so a stall shows up in it.")
     var rate: Int?
+    @Option(
+        name: .customLong("cpu-pids"), parsing: .upToNextOption,
+        help: "Processes on this machine whose CPU to report over the measured seconds only (warm-up and preload left out), as cores busy.")
+    var cpuPids: [Int32] = []
 
     func validate() throws {
         guard concurrency > 0, connections > 0, duration > 0, warmup >= 0 else {
@@ -79,6 +83,13 @@ struct BenchCommand: AsyncParsableCommand {
         let end = measureFrom.advanced(by: .seconds(duration))
         // Open loop: call k is due at start + k/rate, whichever worker is free takes it.
         let schedule = rate.map { OpenLoopSchedule(start: start, rate: $0) }
+        let pids = cpuPids
+        let cpu = Task {
+            try await Task.sleep(until: measureFrom, clock: clock)
+            let (before, from) = (ProcessCPU.ticks(pids), clock.now)
+            try await Task.sleep(until: end, clock: clock)
+            return ProcessCPU.cores(from: before, to: ProcessCPU.ticks(pids), over: clock.now - from)
+        }
         let samples = try await withThrowingTaskGroup(of: Samples.self) { group in
             for worker in workers {
                 group.addTask {
@@ -110,7 +121,29 @@ struct BenchCommand: AsyncParsableCommand {
         }
         return BenchResult(
             scenario: scenario.rawValue, seconds: Double(duration), concurrency: concurrency, connections: connections,
-            rate: rate, samples: samples)
+            rate: rate, samples: samples, cpu: try await cpu.value)
+    }
+}
+
+/// CPU time of processes on this machine, from `/proc/<pid>/stat`.
+enum ProcessCPU {
+    /// User plus system clock ticks of each process; 0 for one that cannot be read.
+    static func ticks(_ pids: [Int32]) -> [Int] {
+        pids.map { pid in
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return 0 }
+            // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
+            return user + system
+        }
+    }
+
+    static func cores(from before: [Int], to after: [Int], over elapsed: Duration) -> [Double] {
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
+        return zip(before, after).map { seconds > 0 ? Double($1 - $0) / ticksPerSecond / seconds : 0 }
     }
 }
 
@@ -148,6 +181,8 @@ struct BenchResult {
     let connections: Int
     let rate: Int?
     let samples: Samples
+    /// Cores busy per `--cpu-pids` process over the measured seconds.
+    let cpu: [Double]
 
     var json: String {
         let sorted = samples.latenciesMicros.sorted()
@@ -166,6 +201,7 @@ struct BenchResult {
             "concurrency": "\(concurrency)",
             "connections": "\(connections)",
             "rate": rate.map(String.init) ?? "null",
+            "cpu_cores": "[" + cpu.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "]",
         ]
         return "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
     }
