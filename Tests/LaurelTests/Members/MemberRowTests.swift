@@ -100,7 +100,7 @@ import Testing
         _ = try await accounts.hold(HoldRequest(memberId: member.id, holdId: "keys-h2", points: 10))
         _ = try await accounts.release(holdId: "keys-h2")
         _ = try await accounts.update(UpdateMemberRequest(memberId: member.id, tier: "GOLD"))
-        log.expectUpdates(of: "member", atLeast: 6, notSetting: "id")
+        log.expectUpdates(of: "member", atLeast: 6, notSetting: ["id"])
         #expect(try await accounts.balance(memberId: member.id).available > 50)
     }
 
@@ -114,14 +114,10 @@ import Testing
         let purchase = try await accounts.recordPurchase(
             PurchaseRequest(memberId: member.id, orderId: "narrow-o1", currencyCode: "USD", amountMinor: 10_000))
         _ = try await accounts.hold(HoldRequest(memberId: member.id, holdId: "narrow-h1", points: 5))
-        let updates = log.updates(of: "member")
-        #expect(updates.count >= 2, "\(updates)")
-        for update in updates {
-            #expect(update.contains("\"available\"=") || update.contains("\"held\"="), "\(update)")
-            for column in ["email", "display_name", "attributes", "tier", "status", "enrolled_at", "external_id", "id"] {
-                #expect(!update.contains("\"\(column)\"="), "\(update)")
-            }
-        }
+        log.expectUpdates(
+            of: "member", atLeast: 2,
+            notSetting: ["email", "display_name", "attributes", "tier", "status", "enrolled_at", "external_id", "id"],
+            setting: ["available"])
         let stored = try await accounts.member(.id(member.id))
         #expect(stored.available == purchase.pointsEarned - 5 && stored.held == 5 && stored.attributes == ["city": "Oslo"] && stored.email == "n@example.com")
         #expect(stored.lastPurchaseAt != nil)

@@ -19,14 +19,21 @@ final class StatementLog: Sendable {
         statements.withLock { $0 }.filter { $0.hasPrefix("UPDATE \"\(table)\"") }
     }
 
-    /// At least `count` UPDATEs of `table` so far, and none sets `column`.
+    /// At least `count` UPDATEs of `table` so far: none sets any of
+    /// `unset`, and each sets every one of `set`.
     func expectUpdates(
-        of table: String, atLeast count: Int, notSetting column: String, sourceLocation: SourceLocation = #_sourceLocation
+        of table: String, atLeast count: Int, notSetting unset: [String], setting set: [String] = [],
+        sourceLocation: SourceLocation = #_sourceLocation
     ) {
         let updates = updates(of: table)
         #expect(updates.count >= count, "\(updates)", sourceLocation: sourceLocation)
         for update in updates {
-            #expect(!update.contains("\"\(column)\"="), "\(update)", sourceLocation: sourceLocation)
+            for column in unset {
+                #expect(!update.contains("\"\(column)\"="), "\(update)", sourceLocation: sourceLocation)
+            }
+            for column in set {
+                #expect(update.contains("\"\(column)\"="), "\(update)", sourceLocation: sourceLocation)
+            }
         }
     }
 }

@@ -19,26 +19,22 @@ public struct GRPCCatalogPeer<Transport: ClientTransport>: CatalogPeer {
         options.timeout = timeout
         self.client = client
         self.options = options
-        reservations = CallBatcher(peer: "catalog") { [options] items in
-            await batchCall("catalog", count: items.count) {
-                try await client.reserveStockBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
-                    switch outcome.outcome {
-                    case .reserved(let reserved):
-                        .success(ReservedStock(unitCostPoints: reserved.reservation.unitCostPoints, minTier: reserved.reward.minTier))
-                    case .error(let status): .failure(PeerError(status, peer: "catalog"))
-                    case nil: .failure(.unavailable(peer: "catalog", detail: "an outcome without a result"))
-                    }
+        reservations = batcher("catalog") { [options] items in
+            try await client.reserveStockBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
+                switch outcome.outcome {
+                case .reserved(let reserved):
+                    .done(ReservedStock(unitCostPoints: reserved.reservation.unitCostPoints, minTier: reserved.reward.minTier))
+                case .error(let status): .failed(status)
+                case nil: nil
                 }
             }
         }
-        commits = CallBatcher(peer: "catalog") { [options] items in
-            await batchCall("catalog", count: items.count) {
-                try await client.commitReservationBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
-                    switch outcome.outcome {
-                    case .committed: .success(())
-                    case .error(let status): .failure(PeerError(status, peer: "catalog"))
-                    case nil: .failure(.unavailable(peer: "catalog", detail: "an outcome without a result"))
-                    }
+        commits = batcher("catalog") { [options] items in
+            try await client.commitReservationBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
+                switch outcome.outcome {
+                case .committed: .done(())
+                case .error(let status): .failed(status)
+                case nil: nil
                 }
             }
         }
@@ -85,25 +81,21 @@ public struct GRPCMembersPeer<Transport: ClientTransport>: MembersPeer {
         options.timeout = timeout
         self.client = client
         self.options = options
-        holds = CallBatcher(peer: "members") { [options] items in
-            await batchCall("members", count: items.count) {
-                try await client.holdPointsBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
-                    switch outcome.outcome {
-                    case .held: .success(())
-                    case .error(let status): .failure(PeerError(status, peer: "members"))
-                    case nil: .failure(.unavailable(peer: "members", detail: "an outcome without a result"))
-                    }
+        holds = batcher("members") { [options] items in
+            try await client.holdPointsBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
+                switch outcome.outcome {
+                case .held: .done(())
+                case .error(let status): .failed(status)
+                case nil: nil
                 }
             }
         }
-        captures = CallBatcher(peer: "members") { [options] items in
-            await batchCall("members", count: items.count) {
-                try await client.captureHoldBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
-                    switch outcome.outcome {
-                    case .captured: .success(())
-                    case .error(let status): .failure(PeerError(status, peer: "members"))
-                    case nil: .failure(.unavailable(peer: "members", detail: "an outcome without a result"))
-                    }
+        captures = batcher("members") { [options] items in
+            try await client.captureHoldBatch(.with { $0.items = items }, options: options).outcomes.map { outcome in
+                switch outcome.outcome {
+                case .captured: .done(())
+                case .error(let status): .failed(status)
+                case nil: nil
                 }
             }
         }
@@ -151,15 +143,27 @@ func peerCall<T>(_ peer: String, _ body: () async throws -> T) async throws(Peer
     }
 }
 
-/// A batch call's answers, one per item; a batch call that fails as a whole
-/// fails each of its items the same way.
-func batchCall<Answer>(
-    _ peer: String, count: Int, _ body: () async throws -> [Result<Answer, PeerError>]
-) async -> [Result<Answer, PeerError>] {
-    do {
-        return try await peerCall(peer, body)
-    } catch {
-        return Array(repeating: .failure(error), count: count)
+/// A batcher over one of a peer's batch calls. `send` makes the call and
+/// reads each outcome: done, failed with its status, or nil for an outcome
+/// that holds neither. A batch call that fails as a whole fails each
+/// of its items the same way, sorted as `peerCall` sorts it.
+func batcher<Item: Sendable, Answer: Sendable>(
+    _ peer: String, send: @escaping @Sendable ([Item]) async throws -> [BatchOutcome<Answer>?]
+) -> CallBatcher<Item, Answer> {
+    CallBatcher(peer: peer) { items in
+        let outcomes: [BatchOutcome<Answer>?]
+        do throws(PeerError) {
+            outcomes = try await peerCall(peer) { try await send(items) }
+        } catch {
+            return Array(repeating: .failure(error), count: items.count)
+        }
+        return outcomes.map { outcome in
+            switch outcome {
+            case .done(let answer): .success(answer)
+            case .failed(let status): .failure(PeerError(status, peer: peer))
+            case nil: .failure(.unavailable(peer: peer, detail: "an outcome without a result"))
+            }
+        }
     }
 }
 
