@@ -140,6 +140,24 @@ import Testing
         #expect(try await laurel.members.balance(memberId: member.id).available == 200)
     }
 
+    /// A crash after the points were held but before completion leaves the
+    /// row PENDING (the steps between are not written): recovery gives back
+    /// both the points and the stock.
+    @Test func recoveryCompensatesASagaStoppedAfterItsHold() async throws {
+        let member = try await laurel.member(points: 300)
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        let stranded = try await strand(member: member, reward: reward, at: .pending, holding: true)
+        #expect(try await laurel.members.balance(memberId: member.id).held == 100)
+
+        #expect(try await laurel.redemptions.resumeUnfinished() == 1)
+        let recovered = try await laurel.redemptions.redemption(id: stranded.id)
+        #expect(recovered.status == .failed && recovered.failure?.reason == "INTERRUPTED")
+        #expect(try await laurel.members.balance(memberId: member.id) == Balance(memberId: member.id, available: 300, held: 0, lifetimeEarned: 300))
+        let stock = try await laurel.catalog.reward(.id(reward.id))
+        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (5, 0, 0))
+        try await expectLedgerBalances(laurel.members.database)
+    }
+
     @Test func aHoldThatExpiredBeforeCaptureFailsTheSagaCleanly() async throws {
         let member = try await laurel.member(points: 300)
         let reward = try await laurel.reward(cost: 100, stock: 5)
@@ -157,8 +175,8 @@ import Testing
     }
 
     /// Leaves a redemption as a crash at `step` would: its remote steps up to
-    /// there done, its row recording that step.
-    func strand(member: Member, reward: Reward, at step: SagaStep) async throws -> Redemption {
+    /// there done (the hold too if `holding`), its row recording that step.
+    func strand(member: Member, reward: Reward, at step: SagaStep, holding: Bool = false) async throws -> Redemption {
         let now = laurel.clock.now
         let redemption = Redemption(
             id: Identifier.make(prefix: "rdm"), memberId: member.id, rewardId: reward.id, quantity: 1,
@@ -166,7 +184,7 @@ import Testing
             cancelReason: "", createdAt: now, updatedAt: now)
         _ = try await laurel.catalog.reserve(ReserveRequest(
             rewardId: reward.id, quantity: 1, reservationId: redemption.reservationId, ttlSeconds: 300, memberId: member.id))
-        if step == .pointsHeld {
+        if step == .pointsHeld || holding {
             _ = try await laurel.members.hold(HoldRequest(memberId: member.id, holdId: redemption.holdId, points: 100, ttlSeconds: 300))
         }
         return try await laurel.redemptions.database.writer.write { db in

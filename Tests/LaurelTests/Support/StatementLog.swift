@@ -14,9 +14,14 @@ final class StatementLog: Sendable {
         }
     }
 
+    /// The statements so far that begin with `prefix`.
+    func statements(startingWith prefix: String) -> [String] {
+        statements.withLock { $0 }.filter { $0.hasPrefix(prefix) }
+    }
+
     /// The UPDATE statements on `table` so far.
     func updates(of table: String) -> [String] {
-        statements.withLock { $0 }.filter { $0.hasPrefix("UPDATE \"\(table)\"") }
+        statements(startingWith: "UPDATE \"\(table)\"")
     }
 
     /// At least `count` UPDATEs of `table` so far: none sets any of

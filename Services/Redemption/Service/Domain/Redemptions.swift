@@ -253,10 +253,18 @@ public struct Redemptions: Sendable {
                     if overflow || points > 1_000_000_000_000 {
                         redemption = try await save(current, step: .compensating, failure: RedemptionError.pointsLimit(points).asFailure)
                     } else {
-                        redemption = try await save(current, step: .stockReserved) {
-                            $0.pointsSpent = points
-                            $0.minTier = stock.minTier.isEmpty ? nil : stock.minTier
-                        }
+                        // Steps that succeed are not written until the saga
+                        // ends: recovery finds a saga stopped on the way still
+                        // PENDING and compensates it, which gives back exactly
+                        // what was taken (the reservation and the hold are
+                        // named after the redemption, written with it). Two
+                        // transactions fewer per redemption, and two fewer
+                        // waits. The next write stores the cost.
+                        redemption = current
+                        redemption.step = .stockReserved
+                        redemption.pointsSpent = points
+                        redemption.minTier = stock.minTier.isEmpty ? nil : stock.minTier
+                        FaultInjection.after("stock_reserved")
                     }
                 case .failure(let error) where error.reason != nil:
                     // Refused as a whole: nothing was taken.
@@ -274,7 +282,10 @@ public struct Redemptions: Sendable {
                 }
                 switch held {
                 case .success:
-                    redemption = try await save(current, step: .pointsHeld)
+                    // Not written either (above).
+                    redemption = current
+                    redemption.step = .pointsHeld
+                    FaultInjection.after("points_held")
                 case .failure(let error): redemption = try await save(current, step: .compensating, failure: error.asFailure)
                 }
 
