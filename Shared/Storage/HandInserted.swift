@@ -11,8 +11,9 @@ public protocol HandInserted: TableRecord {
     static var columns: [String] { get }
     /// `insertStatement()`, kept in a `static let` so it is built once.
     static var insertSQL: String { get }
-    /// The record's values, in the order of `columns`.
-    var columnValues: [(any DatabaseValueConvertible)?] { get }
+    /// The record's values, in the order of `columns`; throws only if one
+    /// cannot be encoded (a nested value as JSON).
+    var columnValues: [(any DatabaseValueConvertible)?] { get throws }
 }
 
 extension HandInserted {
@@ -25,13 +26,13 @@ extension HandInserted {
     /// Inserts the row; returns its rowid.
     @discardableResult
     public func insertRow(_ db: Database) throws -> Int64 {
-        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: StatementArguments(columnValues))
+        try db.cachedStatement(sql: Self.insertSQL).execute(arguments: StatementArguments(try columnValues))
         return db.lastInsertedRowID
     }
 
     /// For a record written by hand: `encode(to:)` from the same columns
     /// and values as its insert.
-    public func encodeColumns(to container: inout PersistenceContainer) {
-        for (column, value) in zip(Self.columns, columnValues) { container[column] = value }
+    public func encodeColumns(to container: inout PersistenceContainer) throws {
+        for (column, value) in zip(Self.columns, try columnValues) { container[column] = value }
     }
 }

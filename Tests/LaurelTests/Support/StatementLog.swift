@@ -25,7 +25,8 @@ final class StatementLog: Sendable {
     }
 
     /// At least `count` UPDATEs of `table` so far: none sets any of
-    /// `unset`, and each sets every one of `set`.
+    /// `unset`, and each sets every one of `set` (in its SET clause: the
+    /// key in its WHERE clause is not set).
     func expectUpdates(
         of table: String, atLeast count: Int, notSetting unset: [String], setting set: [String] = [],
         sourceLocation: SourceLocation = #_sourceLocation
@@ -33,11 +34,12 @@ final class StatementLog: Sendable {
         let updates = updates(of: table)
         #expect(updates.count >= count, "\(updates)", sourceLocation: sourceLocation)
         for update in updates {
+            let assignments = update.components(separatedBy: " WHERE ")[0]
             for column in unset {
-                #expect(!update.contains("\"\(column)\"="), "\(update)", sourceLocation: sourceLocation)
+                #expect(!assignments.contains("\"\(column)\"="), "\(update)", sourceLocation: sourceLocation)
             }
             for column in set {
-                #expect(update.contains("\"\(column)\"="), "\(update)", sourceLocation: sourceLocation)
+                #expect(assignments.contains("\"\(column)\"="), "\(update)", sourceLocation: sourceLocation)
             }
         }
     }

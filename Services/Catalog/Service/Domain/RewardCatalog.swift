@@ -317,7 +317,7 @@ public struct RewardCatalog: Sendable {
         try reward.update(db)
         reservation.status = status
         reservation.settledAt = now
-        try reservation.update(db)
+        try reservation.updateSettlement(db)
     }
 
     /// Cached statements: every reservation reads both.

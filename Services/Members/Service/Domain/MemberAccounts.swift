@@ -530,7 +530,7 @@ public struct MemberAccounts: Sendable {
         }
         hold.status = status
         hold.settledAt = now
-        try hold.update(db)
+        try hold.updateSettlement(db)
     }
 
     private func settlePoints(_ db: Database, _ hold: Hold, _ member: inout Member, as status: HoldStatus, now: Instant) throws {

@@ -120,7 +120,7 @@ extension MemberAccounts {
             let taken = min(owed, lot.remaining)
             lot.remaining -= taken
             owed -= taken
-            try lot.update(db)
+            try lot.updateRemaining(db)
             if let holdId { try HoldLot(holdId: holdId, lotId: lot.id!, points: taken).insert(db) }
         }
         guard owed == 0 else { throw LotsOutOfStep(memberId: member.id, missing: owed) }
@@ -159,7 +159,7 @@ extension MemberAccounts {
                 try post(db, &member, kind: .expire, available: -lot.remaining, reference: "lot-\(lot.id!)", reason: "points expired", now: now)
                 points.withLock { [lot] in $0 += lot.remaining }
                 lot.remaining = 0
-                try lot.update(db)
+                try lot.updateRemaining(db)
             }
             return due.count
         }

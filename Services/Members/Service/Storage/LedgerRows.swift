@@ -24,7 +24,7 @@ extension LedgerEntry: HandInserted {
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
-        encodeColumns(to: &container)
+        try encodeColumns(to: &container)
     }
 
     public mutating func insert(_ db: Database) throws {
@@ -43,7 +43,7 @@ extension MemberEvent: HandInserted {
     }
 
     public func encode(to container: inout PersistenceContainer) throws {
-        encodeColumns(to: &container)
+        try encodeColumns(to: &container)
     }
 
     public mutating func insert(_ db: Database) throws {
@@ -86,6 +86,68 @@ extension PurchaseEarningRecord: HandInserted {
     static let insertSQL = insertStatement()
 
     var columnValues: [(any DatabaseValueConvertible)?] { [orderId, lineNo, rule, programVersion, points, reversed] }
+
+    func insert(_ db: Database) throws {
+        try insertRow(db)
+    }
+}
+
+// Every redemption holds points and then captures them, and a hold takes
+// them from the member's lots: the hold, its lots and the lots it took are
+// written and read by hand too, and settling a hold or taking from a lot
+// sets only what changed. GRDB's update set every column, rewriting the
+// indexes on `member_id` and checking its foreign key each time.
+
+extension Hold: HandInserted {
+    public static let columns = [
+        "id", "member_id", "points", "status", "reason", "created_at", "expires_at", "settled_at", "redemption_id", "currency_code",
+    ]
+    public static let insertSQL = insertStatement()
+
+    public var columnValues: [(any DatabaseValueConvertible)?] {
+        [id, memberId, points, status.rawValue, reason, createdAt, expiresAt, settledAt, redemptionId, currencyCode]
+    }
+
+    public init(row: Row) throws {
+        let statusText: String = row["status"]
+        guard let status = HoldStatus(rawValue: statusText) else {
+            throw DatabaseError(message: "hold \(row["id"] as String) has an unknown status '\(statusText)'")
+        }
+        self.init(
+            id: row["id"], memberId: row["member_id"], points: row["points"], status: status, reason: row["reason"],
+            createdAt: row["created_at"], expiresAt: row["expires_at"], settledAt: row["settled_at"],
+            redemptionId: row["redemption_id"], currencyCode: row["currency_code"])
+    }
+
+    public func insert(_ db: Database) throws {
+        try insertRow(db)
+    }
+
+    /// The one change a hold sees after it is made.
+    func updateSettlement(_ db: Database) throws {
+        try db.cachedStatement(sql: #"UPDATE "hold" SET "status"=?, "settled_at"=? WHERE "id"=?"#)
+            .execute(arguments: [status.rawValue, settledAt, id])
+    }
+}
+
+extension PointLot {
+    init(row: Row) {
+        self.init(
+            id: row["id"], memberId: row["member_id"], reference: row["reference"], earnedAt: row["earned_at"],
+            expiresAt: row["expires_at"], points: row["points"], remaining: row["remaining"])
+    }
+
+    /// The one change a lot sees after it is made.
+    func updateRemaining(_ db: Database) throws {
+        try db.cachedStatement(sql: #"UPDATE "point_lot" SET "remaining"=? WHERE "id"=?"#).execute(arguments: [remaining, id])
+    }
+}
+
+extension HoldLot: HandInserted {
+    static let columns = ["hold_id", "lot_id", "points"]
+    static let insertSQL = insertStatement()
+
+    var columnValues: [(any DatabaseValueConvertible)?] { [holdId, lotId, points] }
 
     func insert(_ db: Database) throws {
         try insertRow(db)
