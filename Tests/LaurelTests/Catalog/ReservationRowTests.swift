@@ -3,9 +3,10 @@ import GRDB
 import LaurelShared
 import Testing
 
-/// Reservations are written and read by hand (`Reservation+Row.swift`): the
-/// rows GRDB's Codable insert writes, read back as the records they were,
-/// and settling one sets only its status and settlement time.
+/// Reservations are written and read by hand (`Reservation+Row.swift`), and
+/// the rewards they take from read by hand: the rows GRDB's Codable insert
+/// writes, read back as the records they were; settling a reservation sets
+/// only its status and settlement time.
 @Suite struct ReservationRowTests {
     let catalog: RewardCatalog
 
@@ -30,6 +31,35 @@ import Testing
             open.memberId = nil
             try open.insert(db, onConflict: nil)
             #expect(try Reservation.fetchOne(db, key: "r-open") == open)
+        }
+    }
+
+    /// Rewards are read by hand too: a row written by GRDB's Codable insert,
+    /// with every optional column set and then with none, reads back as the
+    /// reward it was.
+    @Test func rewardsAreReadAsCodableWrote() async throws {
+        let reward = Reward(
+            seq: nil, id: "rwd_hand", sku: "ROW-3", name: "Voucher", description: "ten off", kind: .discountAmount, costPoints: 700,
+            unlimitedStock: true, stockAvailable: 4, stockReserved: 3, stockCommitted: 2,
+            validFrom: Instant(millisecondsSince1970: 1_800_000_000_123), validUntil: Instant(millisecondsSince1970: 1_900_000_000_456),
+            active: false, archived: true, discountPercent: 15, valueCurrency: "EUR", valueMinor: 1_000, productSku: "SKU-9",
+            createdAt: Instant(millisecondsSince1970: 1_700_000_000_001), updatedAt: Instant(millisecondsSince1970: 1_700_000_000_002),
+            perMemberLimit: 5, minTier: "GOLD")
+        var bare = reward
+        bare.id = "rwd_bare"
+        bare.sku = "ROW-4"
+        bare.validFrom = nil
+        bare.validUntil = nil
+        bare.valueCurrency = nil
+        bare.valueMinor = nil
+        bare.productSku = nil
+        bare.minTier = nil
+        try await catalog.database.writer.write { [reward, bare] db in
+            for var written in [reward, bare] {
+                try written.insert(db, onConflict: nil)
+                written.seq = db.lastInsertedRowID
+                #expect(try Reward.fetchOne(db, key: written.seq) == written)
+            }
         }
     }
 
