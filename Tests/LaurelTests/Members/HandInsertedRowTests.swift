@@ -86,6 +86,22 @@ import Testing
         }
     }
 
+    /// A status no case has (a row from a newer version, or edited by hand)
+    /// is an error naming the row, not a guess.
+    @Test func anUnknownStatusIsAnErrorNamingTheRow() async throws {
+        let member = try await accounts.enroll(EnrollRequest(externalId: "hand-4"))
+        try await accounts.database.writer.write { db in
+            try db.execute(
+                sql: "INSERT INTO hold (id, member_id, points, status, reason, created_at, expires_at) VALUES ('h-odd', ?, 5, 'PARKED', '', 0, 0)",
+                arguments: [member.id])
+            #expect {
+                _ = try Hold.fetchOne(db, key: "h-odd")
+            } throws: { error in
+                "\(error)".contains("hold h-odd has an unknown status 'PARKED'")
+            }
+        }
+    }
+
     /// Capturing a hold sets its status and settlement time only, and taking
     /// points from a lot only what remains of it: not the member, whose key
     /// they reference and whose index they are in.

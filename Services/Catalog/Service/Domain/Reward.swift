@@ -96,16 +96,12 @@ extension Reward {
     /// and commit reads its reward, and through Codable that was a tenth of
     /// the catalog's CPU during redemptions.
     public init(row: Row) throws {
-        let kindText: String = row["kind"]
-        guard let kind = RewardKind(rawValue: kindText) else {
-            throw DatabaseError(message: "reward \(row["id"] as String) has an unknown kind '\(kindText)'")
-        }
         seq = row["seq"]
         id = row["id"]
         sku = row["sku"]
         name = row["name"]
         description = row["description"]
-        self.kind = kind
+        kind = try row.decoded("kind", of: "reward")
         costPoints = row["cost_points"]
         unlimitedStock = row["unlimited_stock"]
         stockAvailable = row["stock_available"]

@@ -4,8 +4,8 @@ import LaurelShared
 /// Every redemption reserves stock and then commits it: the reservation is
 /// written and read by hand, with the columns and encodings of its Codable
 /// mapping (`ReservationRowTests` holds the two together), and settling it
-/// sets only what changed. GRDB's update set every column, rewriting the
-/// reservation's five indexes and checking its reward's foreign key each time.
+/// sets only its status and time (`Settled`): GRDB's update rewrote the
+/// reservation's five indexes and checked its reward's foreign key each time.
 extension Reservation: HandInserted {
     public static let columns = [
         "id", "reward_id", "quantity", "status", "unit_cost_points", "created_at", "expires_at", "settled_at", "member_id",
@@ -17,12 +17,8 @@ extension Reservation: HandInserted {
     }
 
     public init(row: Row) throws {
-        let statusText: String = row["status"]
-        guard let status = ReservationStatus(rawValue: statusText) else {
-            throw DatabaseError(message: "reservation \(row["id"] as String) has an unknown status '\(statusText)'")
-        }
         self.init(
-            id: row["id"], rewardId: row["reward_id"], quantity: row["quantity"], status: status,
+            id: row["id"], rewardId: row["reward_id"], quantity: row["quantity"], status: try row.decoded("status", of: "reservation"),
             unitCostPoints: row["unit_cost_points"], createdAt: row["created_at"], expiresAt: row["expires_at"],
             settledAt: row["settled_at"], memberId: row["member_id"])
     }
@@ -30,10 +26,6 @@ extension Reservation: HandInserted {
     public func insert(_ db: Database) throws {
         try insertRow(db)
     }
-
-    /// The one change a reservation sees after it is made.
-    func updateSettlement(_ db: Database) throws {
-        try db.cachedStatement(sql: #"UPDATE "reservation" SET "status"=?, "settled_at"=? WHERE "id"=?"#)
-            .execute(arguments: [status.rawValue, settledAt, id])
-    }
 }
+
+extension Reservation: Settled {}

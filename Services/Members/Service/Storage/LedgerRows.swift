@@ -109,12 +109,9 @@ extension Hold: HandInserted {
     }
 
     public init(row: Row) throws {
-        let statusText: String = row["status"]
-        guard let status = HoldStatus(rawValue: statusText) else {
-            throw DatabaseError(message: "hold \(row["id"] as String) has an unknown status '\(statusText)'")
-        }
         self.init(
-            id: row["id"], memberId: row["member_id"], points: row["points"], status: status, reason: row["reason"],
+            id: row["id"], memberId: row["member_id"], points: row["points"], status: try row.decoded("status", of: "hold"),
+            reason: row["reason"],
             createdAt: row["created_at"], expiresAt: row["expires_at"], settledAt: row["settled_at"],
             redemptionId: row["redemption_id"], currencyCode: row["currency_code"])
     }
@@ -122,13 +119,9 @@ extension Hold: HandInserted {
     public func insert(_ db: Database) throws {
         try insertRow(db)
     }
-
-    /// The one change a hold sees after it is made.
-    func updateSettlement(_ db: Database) throws {
-        try db.cachedStatement(sql: #"UPDATE "hold" SET "status"=?, "settled_at"=? WHERE "id"=?"#)
-            .execute(arguments: [status.rawValue, settledAt, id])
-    }
 }
+
+extension Hold: Settled {}
 
 extension PointLot {
     init(row: Row) {

@@ -18,11 +18,7 @@ extension Member: NarrowlyUpdated {
         displayName = row["display_name"]
         birthDate = row["birth_date"]
         attributes = try Self.attributes(fromJSON: row["attributes"])
-        let statusText: String = row["status"]
-        guard let status = MemberStatus(rawValue: statusText) else {
-            throw DatabaseError(message: "member \(id) has an unknown status '\(statusText)'")
-        }
-        self.status = status
+        status = try row.decoded("status", of: "member")
         tier = row["tier"]
         available = row["available"]
         held = row["held"]

@@ -25,14 +25,10 @@ extension Redemption: NarrowlyUpdated, HandInserted {
     }
 
     public init(row: Row) throws {
-        let stepText: String = row["step"]
-        guard let step = SagaStep(rawValue: stepText) else {
-            throw DatabaseError(message: "redemption \(row["id"] as String) has an unknown step '\(stepText)'")
-        }
         let failureJSON: String? = row["failure"]
         self.init(
             id: row["id"], memberId: row["member_id"], rewardId: row["reward_id"], quantity: row["quantity"],
-            idempotencyKey: row["idempotency_key"], step: step, attempt: row["attempt"], pointsSpent: row["points_spent"],
+            idempotencyKey: row["idempotency_key"], step: try row.decoded("step", of: "redemption"), attempt: row["attempt"], pointsSpent: row["points_spent"],
             voucherCode: row["voucher_code"],
             failure: try failureJSON.map { try Self.databaseJSONDecoder(for: "failure").decode(RedemptionFailure.self, from: Data($0.utf8)) },
             cancelReason: row["cancel_reason"], createdAt: row["created_at"], updatedAt: row["updated_at"], minTier: row["min_tier"],

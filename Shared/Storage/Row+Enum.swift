@@ -1,0 +1,14 @@
+import GRDB
+
+extension Row {
+    /// The value of `T` whose raw value `column` holds, for records read by
+    /// hand. A value no case has means the row was written by a newer
+    /// version or by hand: an error naming the row, never a guess.
+    public func decoded<T: RawRepresentable<String>>(_ column: String, of table: String) throws -> T {
+        let text: String = self[column]
+        guard let value = T(rawValue: text) else {
+            throw DatabaseError(message: "\(table) \(self["id"] as String? ?? "?") has an unknown \(column) '\(text)'")
+        }
+        return value
+    }
+}
