@@ -1,11 +1,12 @@
 import GRDB
 
-/// A record of a table that every points change appends to, inserted through
-/// one cached statement with its values in column order. GRDB's generic
-/// insert builds a dictionary of the record's columns, the SQL text and a
-/// statement-cache key on every call: a fifth of a purchase's write
-/// transaction in profiles (docs/performance.md). Tests check each such
-/// record's row against GRDB's insert or its Codable reading.
+/// A record inserted on a hot path (the rows every points change appends,
+/// holds, reservations, redemptions), through one cached statement with its
+/// values in column order. GRDB's generic insert builds a dictionary of the
+/// record's columns, the SQL text and a statement-cache key on every call: a
+/// fifth of a purchase's write transaction in profiles (docs/performance.md).
+/// Tests check each such record's row against GRDB's insert or its Codable
+/// reading.
 public protocol HandInserted: TableRecord {
     /// Every column of the table, in the order of `columnValues`.
     static var columns: [String] { get }

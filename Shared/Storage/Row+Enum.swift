@@ -7,7 +7,8 @@ extension Row {
     public func decoded<T: RawRepresentable<String>>(_ column: String, of table: String) throws -> T {
         let text: String = self[column]
         guard let value = T(rawValue: text) else {
-            throw DatabaseError(message: "\(table) \(self["id"] as String? ?? "?") has an unknown \(column) '\(text)'")
+            let id: DatabaseValue = self["id"]
+            throw DatabaseError(message: "\(table) \(String.fromDatabaseValue(id) ?? id.description) has an unknown \(column) '\(text)'")
         }
         return value
     }

@@ -93,10 +93,11 @@ extension PurchaseEarningRecord: HandInserted {
 }
 
 // Every redemption holds points and then captures them, and a hold takes
-// them from the member's lots: the hold, its lots and the lots it took are
-// written and read by hand too, and settling a hold or taking from a lot
-// sets only what changed. GRDB's update set every column, rewriting the
-// indexes on `member_id` and checking its foreign key each time.
+// them from the member's lots: holds, lots and the record of what a hold
+// took from each lot are written and read by hand too, and settling a hold
+// (`Settled`) or taking from a lot sets only what changed. GRDB's update set
+// every column, rewriting the indexes on `member_id` and checking its
+// foreign key each time.
 
 extension Hold: HandInserted {
     public static let columns = [
@@ -111,8 +112,7 @@ extension Hold: HandInserted {
     public init(row: Row) throws {
         self.init(
             id: row["id"], memberId: row["member_id"], points: row["points"], status: try row.decoded("status", of: "hold"),
-            reason: row["reason"],
-            createdAt: row["created_at"], expiresAt: row["expires_at"], settledAt: row["settled_at"],
+            reason: row["reason"], createdAt: row["created_at"], expiresAt: row["expires_at"], settledAt: row["settled_at"],
             redemptionId: row["redemption_id"], currencyCode: row["currency_code"])
     }
 

@@ -28,8 +28,8 @@ extension Redemption: NarrowlyUpdated, HandInserted {
         let failureJSON: String? = row["failure"]
         self.init(
             id: row["id"], memberId: row["member_id"], rewardId: row["reward_id"], quantity: row["quantity"],
-            idempotencyKey: row["idempotency_key"], step: try row.decoded("step", of: "redemption"), attempt: row["attempt"], pointsSpent: row["points_spent"],
-            voucherCode: row["voucher_code"],
+            idempotencyKey: row["idempotency_key"], step: try row.decoded("step", of: "redemption"), attempt: row["attempt"],
+            pointsSpent: row["points_spent"], voucherCode: row["voucher_code"],
             failure: try failureJSON.map { try Self.databaseJSONDecoder(for: "failure").decode(RedemptionFailure.self, from: Data($0.utf8)) },
             cancelReason: row["cancel_reason"], createdAt: row["created_at"], updatedAt: row["updated_at"], minTier: row["min_tier"],
             partnerId: row["partner_id"])
