@@ -76,10 +76,14 @@ import Testing
             #expect(try Hold.fetchOne(db, key: "h-open") == open)
 
             var lot = PointLot(memberId: member.id, reference: "lot", earnedAt: at, expiresAt: nil, points: 12, remaining: 10)
-            try lot.insert(db, onConflict: nil)
-            let read = try #require(try PointLot.fetchOne(db, key: lot.id))
-            #expect((read.id, read.memberId, read.reference, read.earnedAt) == (lot.id, lot.memberId, lot.reference, lot.earnedAt))
-            #expect((read.expiresAt, read.points, read.remaining) == (lot.expiresAt, lot.points, lot.remaining))
+            for expiresAt in [nil, Instant(millisecondsSince1970: 1_900_000_000_999)] {
+                lot.id = nil
+                lot.expiresAt = expiresAt
+                try lot.insert(db, onConflict: nil)
+                let read = try #require(try PointLot.fetchOne(db, key: lot.id))
+                #expect((read.id, read.memberId, read.reference, read.earnedAt) == (lot.id, lot.memberId, lot.reference, lot.earnedAt))
+                #expect((read.expiresAt, read.points, read.remaining) == (lot.expiresAt, lot.points, lot.remaining))
+            }
             let taken = HoldLot(holdId: "h-hand", lotId: lot.id!, points: 3)
             let twinTaken = HoldLot(holdId: "h-generic", lotId: lot.id!, points: 3)
             try Self.expectSameRows(db, "hold_lot", taken, twinTaken, keys: ["hold_id"])
