@@ -23,7 +23,7 @@ import Testing
                 settledAt: Instant(millisecondsSince1970: 1_850_000_000_789), memberId: "mem_1")
             var twin = reservation
             twin.id = "r-generic"
-            try HandInsertedRowTests.expectSameRows(db, "reservation", reservation, twin)
+            try expectSameRows(db, "reservation", reservation, twin)
             #expect(try Reservation.fetchOne(db, key: "r-generic") == twin)
             var open = twin
             open.id = "r-open"

@@ -22,11 +22,11 @@ import Testing
             let entry = LedgerEntry(
                 memberId: member.id, kind: .earn, availableDelta: 7, heldDelta: -2, availableAfter: 9, heldAfter: 3, reference: "ref",
                 reason: "why", createdAt: at, debtDelta: 4, debtAfter: 5, rule: "base", programVersion: 6)
-            let entryIds = try Self.expectSameRows(db, "ledger_entry", entry, entry)
+            let entryIds = try expectSameRows(db, "ledger_entry", entry, entry)
             let event = MemberEvent(
                 memberId: member.id, partnerId: "p", kind: .pointsEarned, points: 11, tierFrom: "A", tierTo: "B", reference: "r",
                 redemptionId: "rdm", occurredAt: at, rule: "tier:GOLD")
-            let eventIds = try Self.expectSameRows(db, "member_event", event, nil)
+            let eventIds = try expectSameRows(db, "member_event", event, nil)
             // Entries and events are also encoded from their own column lists,
             // so GRDB's insert above shares them: their Codable reading,
             // mapped separately, is the independent check.
@@ -36,7 +36,7 @@ import Testing
             var insertedEvent = event
             insertedEvent.id = eventIds.byHand
             #expect(try MemberEvent.fetchOne(db, key: eventIds.byHand) == insertedEvent)
-            try Self.expectSameRows(
+            try expectSameRows(
                 db, "point_lot",
                 PointLot(memberId: member.id, reference: "lot", earnedAt: at, expiresAt: later, points: 12, remaining: 10), nil)
             let purchase = PurchaseRecord(
@@ -45,11 +45,11 @@ import Testing
                 programVersion: 15, cashbackMinor: 16, cashbackReversedMinor: 17)
             var other = purchase
             other.orderId = "o-generic"
-            try Self.expectSameRows(db, "purchase", purchase, other, keys: ["order_id"])
+            try expectSameRows(db, "purchase", purchase, other, keys: ["order_id"])
             let earning = PurchaseEarningRecord(orderId: "o-hand", lineNo: 3, rule: "sku:TEE", programVersion: 18, points: 19, reversed: 20)
             var otherEarning = earning
             otherEarning.orderId = "o-generic"
-            try Self.expectSameRows(db, "purchase_earning", earning, otherEarning, keys: ["order_id"])
+            try expectSameRows(db, "purchase_earning", earning, otherEarning, keys: ["order_id"])
         }
     }
 
@@ -67,7 +67,7 @@ import Testing
                 redemptionId: "rdm_1", currencyCode: "EUR")
             var twin = hold
             twin.id = "h-generic"
-            try Self.expectSameRows(db, "hold", hold, twin)
+            try expectSameRows(db, "hold", hold, twin)
             #expect(try Hold.fetchOne(db, key: "h-generic") == twin)
             var open = twin
             open.id = "h-open"
@@ -86,7 +86,7 @@ import Testing
             }
             let taken = HoldLot(holdId: "h-hand", lotId: lot.id!, points: 3)
             let twinTaken = HoldLot(holdId: "h-generic", lotId: lot.id!, points: 3)
-            try Self.expectSameRows(db, "hold_lot", taken, twinTaken, keys: ["hold_id"])
+            try expectSameRows(db, "hold_lot", taken, twinTaken, keys: ["hold_id"])
         }
     }
 
@@ -120,29 +120,5 @@ import Testing
         #expect(captured.hold.status == .captured && captured.hold.settledAt != nil && captured.hold.redemptionId == "rdm_3")
         #expect(try await accounts.balance(memberId: member.id).available == 30)
         try await expectLedgerBalances(accounts.database)
-    }
-
-    /// Inserts `record` by hand and `twin` (or `record` again) through GRDB,
-    /// then compares the two rows but for `keys`, the unique columns in which
-    /// `twin` differs.
-    @discardableResult
-    static func expectSameRows<Record: HandInserted & MutablePersistableRecord>(
-        _ db: Database, _ table: String, _ record: Record, _ twin: Record?, keys: [String] = ["id"]
-    ) throws -> (byHand: Int64, generic: Int64) {
-        // In this generic function `insert(db)` would be GRDB's, not the
-        // record's own: call the hand-written statement by name.
-        let handRow = try record.insertRow(db)
-        var generic = twin ?? record
-        try generic.insert(db, onConflict: nil)
-        let genericRow = db.lastInsertedRowID
-        let rows = try [handRow, genericRow].map { rowid in
-            try #require(try Row.fetchOne(db, sql: "SELECT * FROM \(table) WHERE rowid = ?", arguments: [rowid]))
-        }
-        #expect(handRow != genericRow)
-        for column in rows[0].columnNames where !keys.contains(column) {
-            #expect(rows[0][column] as DatabaseValue == rows[1][column] as DatabaseValue, "\(table).\(column)")
-        }
-        #expect(rows[0].columnNames.count == Array(try db.columns(in: table)).count)
-        return (handRow, genericRow)
     }
 }

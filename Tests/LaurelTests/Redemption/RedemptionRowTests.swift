@@ -54,7 +54,7 @@ import Testing
         twin.idempotencyKey = "k-generic"
         twin.voucherCode = "WXYZ-STUV"
         try await laurel.redemptions.database.writer.write { [redemption, twin] db in
-            let ids = try HandInsertedRowTests.expectSameRows(
+            let ids = try expectSameRows(
                 db, "redemption", redemption, twin, keys: ["seq", "id", "idempotency_key", "voucher_code"])
             var twin = twin
             twin.seq = ids.generic
