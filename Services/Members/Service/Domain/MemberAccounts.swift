@@ -276,7 +276,7 @@ public struct MemberAccounts: Sendable {
     /// wallets is read again in a transaction, wallets included.
     private func readBalance(_ memberId: String, scope: AccessScope, now: Instant) throws -> (Balance, ExpiringPoints, [CreditWallet]) {
         let soon = now.adding(seconds: 30 * 86_400)
-        let quick = try database.writer.unsafeRead { db in
+        let quick = try database.lookups.read { db in
             try Row.fetchOne(
                 db.cachedStatement(sql: """
                     SELECT available, held, lifetime_earned, debt, partner_id,

@@ -390,7 +390,7 @@ public struct Redemptions: Sendable {
     /// (docs/performance.md). Not async, so that the synchronous read is the
     /// one chosen.
     private func readNow(_ id: String) throws -> Redemption {
-        try database.writer.unsafeRead { db in try Self.redemption(db, id) }
+        try database.lookups.read { db in try Self.redemption(db, id) }
     }
 
     private func complete(_ redemption: Redemption) async throws -> Redemption {

@@ -5,9 +5,12 @@ import LaurelShared
 /// The redemption service's database: owns the connection and the schema.
 public struct RedemptionDatabase: Sendable {
     public let writer: any DatabaseWriter
+    /// For the lookups made on the caller's thread.
+    public let lookups: LookupConnections
 
     public init(_ writer: any DatabaseWriter) throws {
         self.writer = writer
+        lookups = LookupConnections(writer)
         try Self.migrator.migrate(writer)
     }
 
