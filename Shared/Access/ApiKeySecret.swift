@@ -47,13 +47,24 @@ public struct ApiKeySecret: Sendable {
         self.text = text
     }
 
-    public var hash: Data { Data(SHA256.hash(data: Data(text.utf8))) }
+    public var hash: Data { Data(digest) }
+
+    /// Hashes the text where it lies: every call presents a key.
+    private var digest: SHA256.Digest {
+        var text = text
+        return text.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+    }
 
     /// Compares in time independent of where the hashes differ.
     public func matches(hash stored: Data) -> Bool {
-        let mine = hash
-        guard mine.count == stored.count else { return false }
-        return zip(mine, stored).reduce(UInt8(0)) { $0 | ($1.0 ^ $1.1) } == 0
+        guard stored.count == SHA256.byteCount else { return false }
+        return digest.withUnsafeBytes { (mine: UnsafeRawBufferPointer) -> Bool in
+            stored.withUnsafeBytes { (stored: UnsafeRawBufferPointer) -> Bool in
+                var difference: UInt8 = 0
+                for index in 0..<mine.count { difference |= mine[index] ^ stored[index] }
+                return difference == 0
+            }
+        }
     }
 
     private static func randomHex(_ bytes: Int, using generator: inout SystemRandomNumberGenerator) -> String {

@@ -1,3 +1,5 @@
+import Crypto
+import Foundation
 import GRPCCore
 @testable import LaurelShared
 import Testing
@@ -32,5 +34,18 @@ import Testing
         for header in malformed {
             #expect(throws: AccessError.malformedKey, "\(header)") { try parse(header) }
         }
+    }
+
+    /// Stored hashes were made as SHA-256 of the key's text: they must still match.
+    @Test func aKeyMatchesItsOwnHashAndNoOther() {
+        let other = ApiKeySecret.generate()
+        #expect(key.hash == Data(SHA256.hash(data: Data(key.text.utf8))))
+        #expect(key.matches(hash: key.hash))
+        #expect(!key.matches(hash: other.hash))
+        var flipped = key.hash
+        flipped[flipped.count - 1] ^= 1
+        #expect(!key.matches(hash: flipped))
+        #expect(!key.matches(hash: key.hash.dropLast()))
+        #expect(!key.matches(hash: Data()))
     }
 }
