@@ -67,6 +67,9 @@ final class FrameTransport: ServerTransport, Sendable {
     func beginGracefulShutdown() {}
 }
 
+/// A response part goes to the connection's event loop and is written there;
+/// nothing waits for the peer to read it (no backpressure), which a unary
+/// answer of a few bytes never needs.
 struct Writer: ClosableRPCWriterProtocol {
     typealias Element = RPCResponsePart<[UInt8]>
     let loop: any EventLoop
@@ -83,6 +86,9 @@ struct Writer: ClosableRPCWriterProtocol {
     func finish(throwing error: any Error) async {}
 }
 
+/// Every stream of one connection, on that connection's channel: a request's
+/// messages are cut out of its DATA frames here and handed to GRPCCore through
+/// one async stream; its answer comes back through `send`.
 final class ConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = HTTP2Frame
     typealias OutboundOut = HTTP2Frame
@@ -103,6 +109,7 @@ final class ConnectionHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         reading = true
@@ -151,6 +158,7 @@ final class ConnectionHandler: ChannelInboundHandler {
             if payload.endStream { stream.inbound.finish() }
             open[frame.streamID] = stream
         case .rstStream:
+            // The client gave up: the handler's next read of the request fails.
             open.removeValue(forKey: frame.streamID)?.inbound.finish(throwing: CancellationError())
         default:
             break
@@ -184,6 +192,8 @@ final class ConnectionHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .headers(.init(headers: headers, endStream: true)))), promise: nil)
             open.removeValue(forKey: id)?.inbound.finish()
         }
+        // Answers made while a read burst is handled go out with its last
+        // flush; any other is flushed at once.
         if reading { needsFlush = true } else { context.flush() }
     }
 }
