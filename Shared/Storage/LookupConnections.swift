@@ -6,7 +6,7 @@ import Synchronization
 /// reading its redemption between steps).
 ///
 /// Taking a reader from GRDB's pool costs a read-write lock, a key path made
-/// at run time and a semaphore: more than the lookup's own SQLite work
+/// at run time and a semaphore: as much as the lookup's own SQLite work
 /// (docs/performance.md). Here a connection is taken from a free list under
 /// one lock and given back. The read runs on the caller's thread, so there are
 /// never more connections than threads that looked something up at once.
