@@ -31,6 +31,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("group-commit-batch"), help: "Most concurrent writes committed together in one transaction (one fsync); 1 turns group commit off (env LAUREL_GROUP_COMMIT_BATCH).")
     public var groupCommitBatch: Int = Environment.int("LAUREL_GROUP_COMMIT_BATCH") ?? 256
 
+    @Option(help: "HTTP/2 transport of the gRPC server: frames (Laurel's own, every stream on its connection's channel) or nio (grpc-swift-nio-transport's) (env LAUREL_TRANSPORT).")
+    public var transport: TransportChoice = Environment.string("LAUREL_TRANSPORT").flatMap(TransportChoice.init(rawValue:)) ?? .frames
+
     public init() {}
 
     public func validate() throws {
@@ -40,6 +43,9 @@ public struct ServerOptions: ParsableArguments, Sendable {
         guard rateLimitPerSecond >= 0, rateLimitBurst >= 0 else { throw ValidationError("rate limits must not be negative") }
         guard (1024...67_108_864).contains(maxRequestBytes) else { throw ValidationError("--max-request-bytes must be 1024...67108864") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
+        if let text = Environment.string("LAUREL_TRANSPORT"), TransportChoice(rawValue: text) == nil {
+            throw ValidationError("LAUREL_TRANSPORT must be one of \(TransportChoice.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
         guard (1...10_000).contains(groupCommitBatch) else { throw ValidationError("--group-commit-batch must be 1...10000") }
     }
 
@@ -55,6 +61,8 @@ public struct ServerOptions: ParsableArguments, Sendable {
         return Logger(label: label)
     }
 }
+
+extension TransportChoice: ExpressibleByArgument {}
 
 /// A peer service's address, "host:port".
 public struct PeerAddress: ExpressibleByArgument, Sendable, CustomStringConvertible {

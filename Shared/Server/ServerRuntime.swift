@@ -1,6 +1,5 @@
 import Foundation
 import GRPCCore
-import GRPCNIOTransportHTTP2Posix
 import Logging
 import ServiceLifecycle
 
@@ -10,7 +9,7 @@ import ServiceLifecycle
 public enum ServerRuntime {
     public static func run(
         name: String,
-        server: GRPCServer<HTTP2ServerTransport.Posix>,
+        server: any LaurelServing,
         health: HealthService,
         background: [any Service] = [],
         onShutdown: @escaping @Sendable () -> Void = {},
@@ -30,16 +29,14 @@ public enum ServerRuntime {
         logger.info("\(name) stopped")
     }
 
-    /// The `server.listeningAddress` line tests and scripts wait for.
-    public static func listeningLine(name: String, address: GRPCNIOTransportCore.SocketAddress) -> String {
-        if let ipv4 = address.ipv4 { return "\(name) listening on \(ipv4.host):\(ipv4.port)" }
-        if let ipv6 = address.ipv6 { return "\(name) listening on [\(ipv6.host)]:\(ipv6.port)" }
-        return "\(name) listening on \(address)"
+    /// The line tests and scripts wait for.
+    public static func listeningLine(name: String, address: String) -> String {
+        "\(name) listening on \(address)"
     }
 }
 
-struct ServerService<Transport: ServerTransport>: Service {
-    let server: GRPCServer<Transport>
+struct ServerService: Service {
+    let server: any LaurelServing
 
     func run() async throws {
         try await withGracefulShutdownHandler {
@@ -55,13 +52,13 @@ struct ServerService<Transport: ServerTransport>: Service {
 /// first, before the server drains (which waits for every open call).
 struct Announcer: Service {
     let name: String
-    let server: GRPCServer<HTTP2ServerTransport.Posix>
+    let server: any LaurelServing
     let health: HealthService
     let onShutdown: @Sendable () -> Void
     let logger: Logger
 
     func run() async throws {
-        guard let address = try await server.listeningAddress else {
+        guard let address = await server.boundAddress else {
             throw RPCError(code: .unavailable, message: "\(name) stopped before it was listening")
         }
         print(ServerRuntime.listeningLine(name: name, address: address))

@@ -19,18 +19,19 @@ struct HarnessFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// Serves `services` on 127.0.0.1 at a free port, with the interceptors the
-/// executables use, for the duration of `body`.
+/// Serves `services` on 127.0.0.1 at a free port, over the transport the
+/// executables use by default, with the error mapping they use, for the
+/// duration of `body`.
 func withServer<Result: Sendable>(
     _ services: [any RegistrableRPCService],
     _ body: (_ client: Client, _ port: Int) async throws -> Result
 ) async throws -> Result {
     try await withGRPCServer(
-        transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
+        transport: FrameServerTransport(.init(host: "127.0.0.1", port: 0)),
         services: services,
         interceptors: [ErrorMappingInterceptor(logger: Logger(label: "laurel-tests"))]
     ) { server in
-        guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
+        guard let port = await server.transport.listeningAddress?.port else { throw HarnessFailure("server did not bind") }
         return try await withClient(port: port) { client in try await body(client, port) }
     }
 }

@@ -7,7 +7,7 @@ import NIOPosix
 
 /// GRPCCore's server, with a handler that reads its request and answers a
 /// fixed message, over one of two transports:
-/// - `nio`: grpc-swift-nio-transport's HTTP/2 transport, which Laurel uses;
+/// - `nio`: grpc-swift-nio-transport's HTTP/2 transport (Laurel's `--transport nio`);
 ///   it gives every stream a child channel and async bridges of its own;
 /// - `frames`: a transport written for this measurement only, which keeps
 ///   every stream of a connection on the connection's channel.
@@ -16,7 +16,8 @@ import NIOPosix
 /// h2load and a unary call need (string metadata, request messages in DATA
 /// frames, the connection's receive window) and nothing else (no stream
 /// windows, deadlines, cancellation, compression, binary metadata, graceful
-/// shutdown or validation of headers).
+/// shutdown or validation of headers). Laurel's own transport
+/// (`Shared/Transport`) is this design with all of those.
 
 struct Raw: MessageSerializer, MessageDeserializer {
     func serialize<Bytes: GRPCContiguousBytes>(_ message: [UInt8]) throws -> Bytes { Bytes(message) }

@@ -1,0 +1,53 @@
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import NIOCore
+
+/// Which HTTP/2 transport a service's gRPC server uses.
+public enum TransportChoice: String, CaseIterable, Sendable {
+    /// Laurel's own (`FrameServerTransport`): every stream on its connection's channel.
+    case frames
+    /// grpc-swift-nio-transport's: a child channel and async bridges per stream.
+    case nio
+}
+
+/// A server transport that can say where it listens.
+public protocol AddressedServerTransport: ServerTransport {
+    /// `host:port` once listening; nil if it stopped before.
+    var boundAddress: String? { get async }
+}
+
+extension FrameServerTransport: AddressedServerTransport {
+    public var boundAddress: String? {
+        get async {
+            guard let address = await listeningAddress, let port = address.port else { return nil }
+            switch address {
+            case .v6: return "[\(address.ipAddress ?? "")]:\(port)"
+            default: return "\(address.ipAddress ?? ""):\(port)"
+            }
+        }
+    }
+}
+
+extension HTTP2ServerTransport.Posix: AddressedServerTransport {
+    public var boundAddress: String? {
+        get async {
+            guard let address = try? await listeningAddress else { return nil }
+            if let ipv4 = address.ipv4 { return "\(ipv4.host):\(ipv4.port)" }
+            if let ipv6 = address.ipv6 { return "[\(ipv6.host)]:\(ipv6.port)" }
+            return "\(address)"
+        }
+    }
+}
+
+/// A gRPC server as the executables run it, whichever transport it has.
+public protocol LaurelServing: Sendable {
+    func serve() async throws
+    func beginGracefulShutdown()
+    var boundAddress: String? { get async }
+}
+
+extension GRPCServer: LaurelServing where Transport: AddressedServerTransport {
+    public var boundAddress: String? {
+        get async { await transport.boundAddress }
+    }
+}
