@@ -242,9 +242,9 @@ final class FrameConnectionHandler: ChannelInboundHandler {
         guard stream.inbound != nil, stream.withheldCredit > 0 else { return }
         let unread = stream.yielded - stream.state.consumed.load(ordering: .relaxed)
         if unread > Self.unreadRequestsLimit {
-            stream.state.wantsCredit.store(true, ordering: .releasing)
+            stream.state.wantsCredit.store(true, ordering: .sequentiallyConsistent)
             // The handler may have read them all meanwhile.
-            guard stream.yielded - stream.state.consumed.load(ordering: .acquiring) <= Self.unreadRequestsLimit else { return }
+            guard stream.yielded - stream.state.consumed.load(ordering: .sequentiallyConsistent) <= Self.unreadRequestsLimit else { return }
         }
         if stream.withheldCredit >= Self.creditThreshold || unread > Self.unreadRequestsLimit {
             write(.windowUpdate(windowSizeIncrement: stream.withheldCredit), on: id)

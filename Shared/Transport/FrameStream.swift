@@ -13,6 +13,7 @@ final class FrameStreamState: Sendable {
         var unsent = 0
         var waiter: (continuation: CheckedContinuation<Void, any Error>, bytes: Int)?
         var closed = false
+        var cancelled = false
         var cancellation: ServerContext.RPCCancellationHandle?
 
         /// The writer waits while the answers before its own are over the mark.
@@ -66,6 +67,7 @@ final class FrameStreamState: Sendable {
     func close(cancelled: Bool) {
         let (waiter, handle) = state.withLock { state in
             state.closed = true
+            state.cancelled = state.cancelled || cancelled
             defer { state.waiter = nil }
             return (state.waiter?.continuation, cancelled ? state.cancellation : nil)
         }
@@ -78,7 +80,7 @@ final class FrameStreamState: Sendable {
     func attach(_ handle: ServerContext.RPCCancellationHandle) {
         let cancelledAlready = state.withLock { state in
             state.cancellation = handle
-            return state.closed
+            return state.cancelled
         }
         if cancelledAlready { handle.cancel() }
     }
@@ -100,8 +102,10 @@ struct FrameInbound: AsyncSequence, Sendable {
         mutating func next() async throws -> Element? {
             let part = try await parts.next()
             if case .message = part {
-                state.consumed.add(1, ordering: .relaxed)
-                if state.wantsCredit.exchange(false, ordering: .acquiringAndReleasing) { releaseCredit() }
+                // Sequentially consistent, as is the connection's side: each
+                // side writes one of the two and then reads the other.
+                state.consumed.add(1, ordering: .sequentiallyConsistent)
+                if state.wantsCredit.exchange(false, ordering: .sequentiallyConsistent) { releaseCredit() }
             }
             return part
         }
