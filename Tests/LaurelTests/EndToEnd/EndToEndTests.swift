@@ -6,8 +6,10 @@ import Testing
 /// The three built executables as separate processes, each with its own
 /// SQLite database, driven over real gRPC the way a partner would.
 @Suite(.serialized) struct EndToEndTests {
-    @Test func enrolCreatePurchaseRedeemCancelAcrossThreeProcesses() async throws {
-        let laurel = try await LaurelCluster.start()
+    /// On each server transport an operator may choose.
+    @Test(arguments: TransportChoice.allCases)
+    func enrolCreatePurchaseRedeemCancelAcrossThreeProcesses(transport: TransportChoice) async throws {
+        let laurel = try await LaurelCluster.start(arguments: ["--transport", transport.rawValue])
         let key = laurel.operatorKey
         var stopped = false
         defer { if !stopped { Task { await laurel.stop() } } }
@@ -84,10 +86,11 @@ import Testing
         await laurel.stop()
     }
 
-    @Test func gracefulShutdownEndsHealthWatchesAndExitsCleanly() async throws {
+    @Test(arguments: TransportChoice.allCases)
+    func gracefulShutdownEndsHealthWatchesAndExitsCleanly(transport: TransportChoice) async throws {
         let data = try temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: data) }
-        let catalog = try await ServiceProcess.start("laurel-catalog", dataDirectory: data)
+        let catalog = try await ServiceProcess.start("laurel-catalog", dataDirectory: data, arguments: ["--transport", transport.rawValue])
 
         let statuses = try await withClient(port: catalog.port) { client in
             try await Grpc_Health_V1_Health.Client(wrapping: client).watch(.with { $0.service = "laurel.v1.CatalogService" }) { response in
