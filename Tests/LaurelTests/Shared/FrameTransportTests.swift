@@ -33,31 +33,15 @@ import Testing
         try await withEchoServer { client, _ in
             // Outside printable ASCII, and a percent sign: grpc-message is percent-encoded on the wire.
             let message = "naïve 100% — déjà vu\nline two"
-            do {
-                try await client.unary(
-                    request: ClientRequest(message: Array(message.utf8)), descriptor: Echo.fail,
-                    serializer: Raw(), deserializer: Raw(), options: .defaults
-                ) { response in _ = try response.message }
-                Issue.record("the call succeeded")
-            } catch let error as RPCError {
-                #expect(error.code == .failedPrecondition)
-                #expect(error.message == message)
-                #expect(Array(error.metadata[stringValues: "reason"]) == ["BECAUSE"])
-            }
+            let error = await expectFailure(.failedPrecondition, calling: Echo.fail, with: Array(message.utf8), on: client)
+            #expect(error?.message == message)
+            #expect(error.map { Array($0.metadata[stringValues: "reason"]) } == ["BECAUSE"])
         }
     }
 
     @Test func anUnknownMethodIsUnimplemented() async throws {
         try await withEchoServer { client, _ in
-            do {
-                try await client.unary(
-                    request: ClientRequest(message: [1]), descriptor: MethodDescriptor(fullyQualifiedService: "laurel.test.Echo", method: "Nowhere"),
-                    serializer: Raw(), deserializer: Raw(), options: .defaults
-                ) { response in _ = try response.message }
-                Issue.record("the call succeeded")
-            } catch let error as RPCError {
-                #expect(error.code == .unimplemented)
-            }
+            await expectFailure(.unimplemented, calling: Echo.method("Nowhere"), with: [1], on: client)
         }
     }
 
@@ -84,15 +68,7 @@ import Testing
 
     @Test func aRequestOverTheLimitIsRefusedAndTheConnectionGoesOn() async throws {
         try await withEchoServer(maxRequestLength: 1024) { client, _ in
-            do {
-                try await client.unary(
-                    request: ClientRequest(message: [UInt8](repeating: 7, count: 5000)), descriptor: Echo.unary,
-                    serializer: Raw(), deserializer: Raw(), options: .defaults
-                ) { response in _ = try response.message }
-                Issue.record("the call succeeded")
-            } catch let error as RPCError {
-                #expect(error.code == .resourceExhausted)
-            }
+            await expectFailure(.resourceExhausted, calling: Echo.unary, with: [UInt8](repeating: 7, count: 5000), on: client)
             try await client.unary(
                 request: ClientRequest(message: [UInt8](repeating: 7, count: 1024)), descriptor: Echo.unary,
                 serializer: Raw(), deserializer: Raw(), options: .defaults
@@ -183,14 +159,7 @@ import Testing
             // Long enough that the request reaches the handler even when
             // the machine is busy with other tests.
             options.timeout = .seconds(2)
-            do {
-                try await client.unary(
-                    request: ClientRequest(message: []), descriptor: Echo.hang, serializer: Raw(), deserializer: Raw(), options: options
-                ) { response in _ = try response.message }
-                Issue.record("the call succeeded")
-            } catch let error as RPCError {
-                #expect(error.code == .deadlineExceeded)
-            }
+            await expectFailure(.deadlineExceeded, calling: Echo.hang, with: [], on: client, options: options)
             #expect(await firstEvent(of: events) == "hang cancelled")
         }
     }
@@ -230,15 +199,8 @@ import Testing
                 defer { client.beginGracefulShutdown() }
                 var options = CallOptions.defaults
                 options.compression = .gzip
-                do {
-                    try await client.unary(
-                        request: ClientRequest(message: [1, 2, 3]), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: options
-                    ) { response in _ = try response.message }
-                    Issue.record("the call succeeded")
-                } catch let error as RPCError {
-                    #expect(error.code == .unimplemented)
-                    #expect(error.message.contains("gzip"))
-                }
+                let error = await expectFailure(.unimplemented, calling: Echo.unary, with: [1, 2, 3], on: client, options: options)
+                #expect(error?.message.contains("gzip") == true)
             }
         }
     }
@@ -265,7 +227,7 @@ import Testing
             }
             // serve() returns once the last connection has drained.
             try await group.next()
-            await expectUnavailable(port: port)
+            try await expectUnavailable(port: port)
         }
     }
 
@@ -287,21 +249,33 @@ import Testing
         }
     }
 
-    func expectUnavailable(port: Int) async {
-        do {
-            try await withClient(port: port) { client in
-                var options = CallOptions.defaults
-                options.timeout = .seconds(5)
-                try await client.unary(
-                    request: ClientRequest(message: []), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: options
-                ) { response in _ = try response.message }
-            }
-            Issue.record("a call succeeded after shutdown")
-        } catch let error as RPCError {
-            #expect(error.code == .unavailable)
-        } catch {
-            Issue.record("unexpected \(error)")
+    func expectUnavailable(port: Int) async throws {
+        try await withClient(port: port) { client in
+            var options = CallOptions.defaults
+            options.timeout = .seconds(5)
+            await expectFailure(.unavailable, calling: Echo.unary, with: [], on: client, options: options)
         }
+    }
+
+    /// Calls `method` once with `body`, which must fail with `code`; returns
+    /// the error for what else a test checks of it.
+    @discardableResult
+    func expectFailure(
+        _ code: RPCError.Code, calling method: MethodDescriptor, with body: [UInt8], on client: Client, options: CallOptions = .defaults,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async -> RPCError? {
+        do {
+            try await client.unary(
+                request: ClientRequest(message: body), descriptor: method, serializer: Raw(), deserializer: Raw(), options: options
+            ) { response in _ = try response.message }
+            Issue.record("the call succeeded", sourceLocation: sourceLocation)
+        } catch let error as RPCError {
+            #expect(error.code == code, sourceLocation: sourceLocation)
+            return error
+        } catch {
+            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+        }
+        return nil
     }
 
     func withEchoServer(
