@@ -27,11 +27,11 @@ func withServer<Result: Sendable>(
     _ body: (_ client: Client, _ port: Int) async throws -> Result
 ) async throws -> Result {
     try await withGRPCServer(
-        transport: FrameServerTransport(.init(host: "127.0.0.1", port: 0)),
+        transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
         services: services,
         interceptors: [ErrorMappingInterceptor(logger: Logger(label: "laurel-tests"))]
     ) { server in
-        guard let port = await server.transport.listeningAddress?.port else { throw HarnessFailure("server did not bind") }
+        guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
         return try await withClient(port: port) { client in try await body(client, port) }
     }
 }
