@@ -157,25 +157,29 @@ final class FrameConnectionHandler: ChannelInboundHandler {
         }
         lastStreamID = id
         let headers = frame.headers
+        /// A request answered before any handler saw it; a client still sending is told to stop.
+        func reject(_ answer: HPACKHeaders) {
+            write(.headers(.init(headers: answer, endStream: true)), on: id)
+            if !frame.endStream { write(.rstStream(.noError), on: id) }
+            scheduleFlush()
+        }
+        func refuse(_ code: Status.Code, _ message: String, _ metadata: Metadata = [:]) {
+            reject(GRPCWireFormat.trailers(Status(code: code, message: message), metadata, trailersOnly: true))
+        }
         guard let contentType = headers.first(name: "content-type"), contentType.hasPrefix(GRPCWireFormat.contentType) else {
             // Not gRPC at all: answered in HTTP's terms, as gRPC asks.
-            return reject(id, [":status": "415"], clientStillSending: !frame.endStream)
+            return reject([":status": "415"])
         }
         guard headers.first(name: ":method") == "POST" else {
-            return reject(
-                id, GRPCWireFormat.trailers(Status(code: .invalidArgument, message: "a gRPC request's :method must be POST"), [:], trailersOnly: true),
-                clientStillSending: !frame.endStream)
+            return refuse(.invalidArgument, "a gRPC request's :method must be POST")
         }
         guard let path = headers.first(name: ":path"), let descriptor = GRPCWireFormat.method(path: path) else {
-            return reject(
-                id, GRPCWireFormat.trailers(Status(code: .unimplemented, message: "no method at this :path"), [:], trailersOnly: true),
-                clientStillSending: !frame.endStream)
+            return refuse(.unimplemented, "no method at this :path")
         }
         if let encoding = headers.first(name: "grpc-encoding"), encoding != "identity" {
-            let status = Status(
-                code: .unimplemented, message: "\(encoding) compression is not supported; supported algorithms are listed in grpc-accept-encoding")
-            return reject(
-                id, GRPCWireFormat.trailers(status, ["grpc-accept-encoding": "identity"], trailersOnly: true), clientStillSending: !frame.endStream)
+            return refuse(
+                .unimplemented, "\(encoding) compression is not supported; supported algorithms are listed in grpc-accept-encoding",
+                ["grpc-accept-encoding": "identity"])
         }
 
         let (parts, continuation) = AsyncThrowingStream.makeStream(of: RPCRequestPart<[UInt8]>.self)
@@ -315,13 +319,6 @@ final class FrameConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
-    /// A request answered before any handler saw it; a client still sending is told to stop.
-    private func reject(_ id: HTTP2StreamID, _ answer: HPACKHeaders, clientStillSending: Bool) {
-        write(.headers(.init(headers: answer, endStream: true)), on: id)
-        if clientStillSending { write(.rstStream(.noError), on: id) }
-        scheduleFlush()
-    }
-
     private func cancel(_ stream: OpenStream) {
         stream.inbound?.finish(throwing: RPCError(code: .cancelled, message: "the client cancelled the call"))
         stream.state.close(cancelled: true)
@@ -374,12 +371,22 @@ final class FrameConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    /// A peer as grpc-swift-nio-transport names it: `ipv4:host:port`, `ipv6:[host]:port`, `unix:path`.
     private static func describe(_ address: SocketAddress?) -> String {
         switch address {
-        case .v4(let v4)?: "ipv4:\(v4.host):\(address?.port ?? 0)"
-        case .v6(let v6)?: "ipv6:[\(v6.host)]:\(address?.port ?? 0)"
+        case .v4?: "ipv4:\(address?.hostAndPort ?? "")"
+        case .v6?: "ipv6:\(address?.hostAndPort ?? "")"
         case .unixDomainSocket?: "unix:\(address?.pathname ?? "")"
         case nil: "<unknown>"
         }
+    }
+}
+
+extension SocketAddress {
+    /// `host:port`, or `[host]:port` for IPv6; nil for a Unix socket.
+    var hostAndPort: String? {
+        guard let host = ipAddress, let port else { return nil }
+        if case .v6 = self { return "[\(host)]:\(port)" }
+        return "\(host):\(port)"
     }
 }

@@ -72,8 +72,7 @@ public final class FrameServerTransport: ServerTransport {
         do {
             channel = try await bind()
         } catch {
-            address.succeed(nil)
-            startsContinuation.finish()
+            stoppedBeforeListening()
             throw error
         }
         let started = phase.withLock { phase in
@@ -109,9 +108,14 @@ public final class FrameServerTransport: ServerTransport {
         if listening {
             initiateShutdown()
         } else {
-            address.succeed(nil)
-            startsContinuation.finish()
+            stoppedBeforeListening()
         }
+    }
+
+    /// Nothing was bound: no address to give, no stream to wait for.
+    private func stoppedBeforeListening() {
+        address.succeed(nil)
+        startsContinuation.finish()
     }
 
     /// Closes the listening socket and tells every connection to drain;

@@ -61,12 +61,13 @@ enum GRPCWireFormat {
     /// and `%` itself.
     static func percentEncoded(_ message: String) -> String {
         let utf8 = message.utf8
-        guard utf8.contains(where: { $0 < 0x20 || $0 > 0x7E || $0 == UInt8(ascii: "%") }) else { return message }
+        func escaped(_ byte: UInt8) -> Bool { byte < 0x20 || byte > 0x7E || byte == UInt8(ascii: "%") }
+        guard utf8.contains(where: escaped) else { return message }
         let hex = Array("0123456789ABCDEF".utf8)
         var encoded: [UInt8] = []
         encoded.reserveCapacity(utf8.count * 3)
         for byte in utf8 {
-            if byte < 0x20 || byte > 0x7E || byte == UInt8(ascii: "%") {
+            if escaped(byte) {
                 encoded += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]]
             } else {
                 encoded.append(byte)

@@ -21,11 +21,7 @@ public protocol AddressedServerTransport: ServerTransport {
 extension FrameServerTransport: AddressedServerTransport {
     public var boundAddress: String? {
         get async {
-            guard let address = await listeningAddress, let port = address.port else { return nil }
-            switch address {
-            case .v6: return "[\(address.ipAddress ?? "")]:\(port)"
-            default: return "\(address.ipAddress ?? ""):\(port)"
-            }
+            await listeningAddress?.hostAndPort
         }
     }
 }
