@@ -417,7 +417,10 @@ extension Laurel_V1_CatalogService {
         /// > composes many redemptions at once. Each item is done exactly as its own
         /// > ReserveStock or CommitReservation call would do it (its own idempotency
         /// > key, its own outcome), and the answer lists the outcomes in the order of
-        /// > the items. The call itself fails only if it cannot be served at all
+        /// > the items. Items on the same reward (reservations) or the same
+        /// > reservation (commits) are done one after another in the order of the
+        /// > items, as separate calls sent in that order would be; items on
+        /// > different ones may overlap. The call itself fails only if it cannot be served at all
         /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -683,7 +686,10 @@ extension Laurel_V1_CatalogService {
         /// > composes many redemptions at once. Each item is done exactly as its own
         /// > ReserveStock or CommitReservation call would do it (its own idempotency
         /// > key, its own outcome), and the answer lists the outcomes in the order of
-        /// > the items. The call itself fails only if it cannot be served at all
+        /// > the items. Items on the same reward (reservations) or the same
+        /// > reservation (commits) are done one after another in the order of the
+        /// > items, as separate calls sent in that order would be; items on
+        /// > different ones may overlap. The call itself fails only if it cannot be served at all
         /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -947,7 +953,10 @@ extension Laurel_V1_CatalogService {
         /// > composes many redemptions at once. Each item is done exactly as its own
         /// > ReserveStock or CommitReservation call would do it (its own idempotency
         /// > key, its own outcome), and the answer lists the outcomes in the order of
-        /// > the items. The call itself fails only if it cannot be served at all
+        /// > the items. Items on the same reward (reservations) or the same
+        /// > reservation (commits) are done one after another in the order of the
+        /// > items, as separate calls sent in that order would be; items on
+        /// > different ones may overlap. The call itself fails only if it cannot be served at all
         /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -1800,7 +1809,10 @@ extension Laurel_V1_CatalogService {
         /// > composes many redemptions at once. Each item is done exactly as its own
         /// > ReserveStock or CommitReservation call would do it (its own idempotency
         /// > key, its own outcome), and the answer lists the outcomes in the order of
-        /// > the items. The call itself fails only if it cannot be served at all
+        /// > the items. Items on the same reward (reservations) or the same
+        /// > reservation (commits) are done one after another in the order of the
+        /// > items, as separate calls sent in that order would be; items on
+        /// > different ones may overlap. The call itself fails only if it cannot be served at all
         /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -2248,7 +2260,10 @@ extension Laurel_V1_CatalogService {
         /// > composes many redemptions at once. Each item is done exactly as its own
         /// > ReserveStock or CommitReservation call would do it (its own idempotency
         /// > key, its own outcome), and the answer lists the outcomes in the order of
-        /// > the items. The call itself fails only if it cannot be served at all
+        /// > the items. Items on the same reward (reservations) or the same
+        /// > reservation (commits) are done one after another in the order of the
+        /// > items, as separate calls sent in that order would be; items on
+        /// > different ones may overlap. The call itself fails only if it cannot be served at all
         /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -2697,7 +2712,10 @@ extension Laurel_V1_CatalogService.ClientProtocol {
     /// > composes many redemptions at once. Each item is done exactly as its own
     /// > ReserveStock or CommitReservation call would do it (its own idempotency
     /// > key, its own outcome), and the answer lists the outcomes in the order of
-    /// > the items. The call itself fails only if it cannot be served at all
+    /// > the items. Items on the same reward (reservations) or the same
+    /// > reservation (commits) are done one after another in the order of the
+    /// > items, as separate calls sent in that order would be; items on
+    /// > different ones may overlap. The call itself fails only if it cannot be served at all
     /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
     ///
     /// - Parameters:
@@ -3151,7 +3169,10 @@ extension Laurel_V1_CatalogService.ClientProtocol {
     /// > composes many redemptions at once. Each item is done exactly as its own
     /// > ReserveStock or CommitReservation call would do it (its own idempotency
     /// > key, its own outcome), and the answer lists the outcomes in the order of
-    /// > the items. The call itself fails only if it cannot be served at all
+    /// > the items. Items on the same reward (reservations) or the same
+    /// > reservation (commits) are done one after another in the order of the
+    /// > items, as separate calls sent in that order would be; items on
+    /// > different ones may overlap. The call itself fails only if it cannot be served at all
     /// > (e.g. more than 256 items, PERMISSION_DENIED). Service keys only.
     ///
     /// - Parameters:

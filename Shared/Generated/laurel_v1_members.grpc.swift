@@ -531,7 +531,9 @@ extension Laurel_V1_MemberService {
         /// > many redemptions at once. Each item is done exactly as its own
         /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
         /// > own outcome), and the answer lists the outcomes in the order of the
-        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > items. Items on the same member (holds) or the same hold (captures) are
+        /// > done one after another in the order of the items, as separate calls
+        /// > sent in that order would be; items on different ones may overlap. The call itself fails only if it cannot be served at all (e.g.
         /// > more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -886,7 +888,9 @@ extension Laurel_V1_MemberService {
         /// > many redemptions at once. Each item is done exactly as its own
         /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
         /// > own outcome), and the answer lists the outcomes in the order of the
-        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > items. Items on the same member (holds) or the same hold (captures) are
+        /// > done one after another in the order of the items, as separate calls
+        /// > sent in that order would be; items on different ones may overlap. The call itself fails only if it cannot be served at all (e.g.
         /// > more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -1239,7 +1243,9 @@ extension Laurel_V1_MemberService {
         /// > many redemptions at once. Each item is done exactly as its own
         /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
         /// > own outcome), and the answer lists the outcomes in the order of the
-        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > items. Items on the same member (holds) or the same hold (captures) are
+        /// > done one after another in the order of the items, as separate calls
+        /// > sent in that order would be; items on different ones may overlap. The call itself fails only if it cannot be served at all (e.g.
         /// > more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -2341,7 +2347,9 @@ extension Laurel_V1_MemberService {
         /// > many redemptions at once. Each item is done exactly as its own
         /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
         /// > own outcome), and the answer lists the outcomes in the order of the
-        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > items. Items on the same member (holds) or the same hold (captures) are
+        /// > done one after another in the order of the items, as separate calls
+        /// > sent in that order would be; items on different ones may overlap. The call itself fails only if it cannot be served at all (e.g.
         /// > more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -2931,7 +2939,9 @@ extension Laurel_V1_MemberService {
         /// > many redemptions at once. Each item is done exactly as its own
         /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
         /// > own outcome), and the answer lists the outcomes in the order of the
-        /// > items. The call itself fails only if it cannot be served at all (e.g.
+        /// > items. Items on the same member (holds) or the same hold (captures) are
+        /// > done one after another in the order of the items, as separate calls
+        /// > sent in that order would be; items on different ones may overlap. The call itself fails only if it cannot be served at all (e.g.
         /// > more than 256 items, PERMISSION_DENIED). Service keys only.
         ///
         /// - Parameters:
@@ -3512,7 +3522,9 @@ extension Laurel_V1_MemberService.ClientProtocol {
     /// > many redemptions at once. Each item is done exactly as its own
     /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
     /// > own outcome), and the answer lists the outcomes in the order of the
-    /// > items. The call itself fails only if it cannot be served at all (e.g.
+    /// > items. Items on the same member (holds) or the same hold (captures) are
+    /// > done one after another in the order of the items, as separate calls
+    /// > sent in that order would be; items on different ones may overlap. The call itself fails only if it cannot be served at all (e.g.
     /// > more than 256 items, PERMISSION_DENIED). Service keys only.
     ///
     /// - Parameters:
@@ -4105,7 +4117,9 @@ extension Laurel_V1_MemberService.ClientProtocol {
     /// > many redemptions at once. Each item is done exactly as its own
     /// > HoldPoints or CaptureHold call would do it (its own idempotency key, its
     /// > own outcome), and the answer lists the outcomes in the order of the
-    /// > items. The call itself fails only if it cannot be served at all (e.g.
+    /// > items. Items on the same member (holds) or the same hold (captures) are
+    /// > done one after another in the order of the items, as separate calls
+    /// > sent in that order would be; items on different ones may overlap. The call itself fails only if it cannot be served at all (e.g.
     /// > more than 256 items, PERMISSION_DENIED). Service keys only.
     ///
     /// - Parameters:

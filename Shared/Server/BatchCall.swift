@@ -16,30 +16,59 @@ public enum BatchCall {
 
     fileprivate static let logger = Logger(label: "laurel.batch")
 
-    /// Runs every item at once, so that their writes share the service's
+    /// Runs the items at once, so that their writes share the service's
     /// group commits, each in its own savepoint: one item's failure touches
-    /// no other. Outcomes are in the order of the items; each failure is the
-    /// status the item's own call would have had.
+    /// no other. Items with the same `key` (one member, one reward, one hold)
+    /// run one after another in the order of the items, as a partner sending
+    /// them as separate calls in that order would see them; only items on
+    /// different keys overlap. Outcomes are in the order of the items; each
+    /// failure is the status the item's own call would have had.
     public static func outcomes<Item: Sendable, Response: Sendable>(
-        _ items: [Item], method: String, _ body: @escaping @Sendable (Item) async throws -> Response
+        _ items: [Item], method: String, key: (Item) -> String,
+        _ body: @escaping @Sendable (Item) async throws -> Response
     ) async throws -> [BatchOutcome<Response>] {
         guard items.count <= maxItems else {
             throw InvalidArgument("items", "must have at most \(maxItems) items, got \(items.count)")
         }
-        return await withTaskGroup(of: (Int, BatchOutcome<Response>).self) { group in
-            for (index, item) in items.enumerated() {
+        let lanes = Self.lanes(items, key: key)
+        return await withTaskGroup(of: [(Int, BatchOutcome<Response>)].self) { group in
+            for lane in lanes {
                 group.addTask {
-                    do {
-                        return (index, .done(try await body(item)))
-                    } catch {
-                        return (index, .failed(Laurel_V1_ItemStatus(error, method: method)))
+                    var ended: [(Int, BatchOutcome<Response>)] = []
+                    ended.reserveCapacity(lane.count)
+                    for (index, item) in lane {
+                        do {
+                            ended.append((index, .done(try await body(item))))
+                        } catch {
+                            ended.append((index, .failed(Laurel_V1_ItemStatus(error, method: method))))
+                        }
                     }
+                    return ended
                 }
             }
             var outcomes = [BatchOutcome<Response>?](repeating: nil, count: items.count)
-            for await (index, outcome) in group { outcomes[index] = outcome }
+            for await ended in group {
+                for (index, outcome) in ended { outcomes[index] = outcome }
+            }
             return outcomes.map { $0! }
         }
+    }
+
+    /// The items split by key, each lane in item order, lanes in the order
+    /// of their first item.
+    static func lanes<Item>(_ items: [Item], key: (Item) -> String) -> [[(Int, Item)]] {
+        var laneOfKey: [String: Int] = [:]
+        var lanes: [[(Int, Item)]] = []
+        for (index, item) in items.enumerated() {
+            let k = key(item)
+            if let lane = laneOfKey[k] {
+                lanes[lane].append((index, item))
+            } else {
+                laneOfKey[k] = lanes.count
+                lanes.append([(index, item)])
+            }
+        }
+        return lanes
     }
 }
 

@@ -86,7 +86,9 @@ public struct CatalogServiceHandler: Laurel_V1_CatalogService.SimpleServiceProto
     public func reserveStockBatch(
         request: Laurel_V1_ReserveStockBatchRequest, context: ServerContext
     ) async throws -> Laurel_V1_ReserveStockBatchResponse {
-        let outcomes = try await BatchCall.outcomes(request.items, method: context.descriptor.fullyQualifiedMethod) { item in
+        let outcomes = try await BatchCall.outcomes(
+            request.items, method: context.descriptor.fullyQualifiedMethod, key: \.rewardID
+        ) { item in
             try await reserveStock(request: item, context: context)
         }
         return .with {
@@ -104,7 +106,9 @@ public struct CatalogServiceHandler: Laurel_V1_CatalogService.SimpleServiceProto
     public func commitReservationBatch(
         request: Laurel_V1_CommitReservationBatchRequest, context: ServerContext
     ) async throws -> Laurel_V1_CommitReservationBatchResponse {
-        let outcomes = try await BatchCall.outcomes(request.items, method: context.descriptor.fullyQualifiedMethod) { item in
+        let outcomes = try await BatchCall.outcomes(
+            request.items, method: context.descriptor.fullyQualifiedMethod, key: \.reservationID
+        ) { item in
             try await commitReservation(request: item, context: context)
         }
         return .with {

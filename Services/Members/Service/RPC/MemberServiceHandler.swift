@@ -142,7 +142,9 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     public func holdPointsBatch(
         request: Laurel_V1_HoldPointsBatchRequest, context: ServerContext
     ) async throws -> Laurel_V1_HoldPointsBatchResponse {
-        let outcomes = try await BatchCall.outcomes(request.items, method: context.descriptor.fullyQualifiedMethod) { item in
+        let outcomes = try await BatchCall.outcomes(
+            request.items, method: context.descriptor.fullyQualifiedMethod, key: \.memberID
+        ) { item in
             try await holdPoints(request: item, context: context)
         }
         return .with {
@@ -160,7 +162,9 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
     public func captureHoldBatch(
         request: Laurel_V1_CaptureHoldBatchRequest, context: ServerContext
     ) async throws -> Laurel_V1_CaptureHoldBatchResponse {
-        let outcomes = try await BatchCall.outcomes(request.items, method: context.descriptor.fullyQualifiedMethod) { item in
+        let outcomes = try await BatchCall.outcomes(
+            request.items, method: context.descriptor.fullyQualifiedMethod, key: \.holdID
+        ) { item in
             try await captureHold(request: item, context: context)
         }
         return .with {
