@@ -31,8 +31,8 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("group-commit-batch"), help: "Most concurrent writes committed together in one transaction (one fsync); 1 turns group commit off (env LAUREL_GROUP_COMMIT_BATCH).")
     public var groupCommitBatch: Int = Environment.int("LAUREL_GROUP_COMMIT_BATCH") ?? 256
 
-    @Option(help: "HTTP/2 transport of the gRPC server: nio (grpc-swift-nio-transport's) or frames (Laurel's own, every stream on its connection's channel; faster, not yet the default, see docs/performance.md) (env LAUREL_TRANSPORT).")
-    public var transport: TransportChoice = Environment.string("LAUREL_TRANSPORT").flatMap(TransportChoice.init(rawValue:)) ?? .nio
+    @Option(help: "HTTP/2 transport of the gRPC server: frames (Laurel's own, every stream on its connection's channel, the default; see docs/performance.md) or nio (grpc-swift-nio-transport's) (env LAUREL_TRANSPORT).")
+    public var transport: TransportChoice = Environment.string("LAUREL_TRANSPORT").flatMap(TransportChoice.init(rawValue:)) ?? .default
 
     public init() {}
 

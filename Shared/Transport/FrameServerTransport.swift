@@ -14,8 +14,8 @@ import Synchronization
 /// stream or goes away, both directions of flow control, and a graceful
 /// shutdown that sends GOAWAY and lets open calls finish. It refuses
 /// compressed requests (UNIMPLEMENTED, naming `identity` as the one it
-/// accepts) and never compresses answers. Chosen with `--transport frames`;
-/// grpc-swift-nio-transport is the default.
+/// accepts) and never compresses answers. The default; `--transport nio`
+/// chooses grpc-swift-nio-transport instead.
 public final class FrameServerTransport: ServerTransport {
     public typealias Bytes = [UInt8]
 

@@ -20,6 +20,11 @@ import Testing
     /// Starts members and catalog, then redemption pointing at them (or at
     /// `membersPort` instead, to simulate members being down).
     func withLaurel(membersPort: Int? = nil, _ body: (Clients) async throws -> Void) async throws {
+        // Generous unless members is meant to be down: the whole suite runs in
+        // one process on two cores, which under a parallel build can pause for
+        // more than a second, and a peer call past its deadline fails the
+        // redemption (PEER_UNAVAILABLE) on either transport.
+        let peerTimeout: Duration = membersPort == nil ? .seconds(20) : .seconds(2)
         let accounts = MemberAccounts(database: try .inMemory())
         let catalog = RewardCatalog(database: try .inMemory())
         try await withServer([MemberServiceHandler(accounts: accounts)]) { membersClient, membersListening in
@@ -28,8 +33,8 @@ import Testing
                     try await withClient(port: catalogPort) { toCatalog in
                         let redemptions = Redemptions(
                             database: try .inMemory(),
-                            catalog: GRPCCatalogPeer(client: toCatalog, timeout: .seconds(2)),
-                            members: GRPCMembersPeer(client: toMembers, timeout: .seconds(2)))
+                            catalog: GRPCCatalogPeer(client: toCatalog, timeout: peerTimeout),
+                            members: GRPCMembersPeer(client: toMembers, timeout: peerTimeout))
                         try await withServer([RedemptionServiceHandler(redemptions: redemptions)]) { redemptionClient, _ in
                             try await body(Clients(
                                 members: .init(wrapping: membersClient), catalog: .init(wrapping: catalogClient),

@@ -20,20 +20,40 @@ struct HarnessFailure: Error, CustomStringConvertible {
 }
 
 /// Serves `services` on 127.0.0.1 at a free port, over the transport the
-/// executables use by default, with the error mapping they use, for the
-/// duration of `body`.
+/// executables use by default (or the one `LAUREL_TEST_TRANSPORT` names),
+/// with the error mapping they use, for the duration of `body`.
 func withServer<Result: Sendable>(
     _ services: [any RegistrableRPCService],
     _ body: (_ client: Client, _ port: Int) async throws -> Result
 ) async throws -> Result {
-    try await withGRPCServer(
-        transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
-        services: services,
-        interceptors: [ErrorMappingInterceptor(logger: Logger(label: "laurel-tests"))]
-    ) { server in
-        guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
-        return try await withClient(port: port) { client in try await body(client, port) }
+    let interceptors: [any ServerInterceptor] = [ErrorMappingInterceptor(logger: Logger(label: "laurel-tests"))]
+    switch TransportChoice.underTest {
+    case .nio:
+        return try await withGRPCServer(
+            transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
+            services: services, interceptors: interceptors
+        ) { server in
+            guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
+            return try await withClient(port: port) { client in try await body(client, port) }
+        }
+    case .frames:
+        return try await withGRPCServer(
+            transport: FrameServerTransport(.init(host: "127.0.0.1", port: 0)),
+            services: services, interceptors: interceptors
+        ) { server in
+            guard let port = await server.transport.listeningAddress?.port else { throw HarnessFailure("server did not bind") }
+            return try await withClient(port: port) { client in try await body(client, port) }
+        }
     }
+}
+
+extension TransportChoice {
+    /// The server transport the RPC tests run on.
+    static let underTest: TransportChoice = {
+        guard let name = ProcessInfo.processInfo.environment["LAUREL_TEST_TRANSPORT"] else { return .default }
+        guard let choice = TransportChoice(rawValue: name) else { fatalError("LAUREL_TEST_TRANSPORT=\(name): not a transport") }
+        return choice
+    }()
 }
 
 /// A loopback port nothing listens on: bound by a server that has since stopped.
@@ -50,10 +70,18 @@ func closedPort() async throws -> Int {
 /// Like `withGRPCClient`, but a body that makes no call (or returns before
 /// the connections started) is fine. Every call sends `apiKey` when given.
 func withClient<Result: Sendable>(port: Int, apiKey: String? = nil, _ body: (Client) async throws -> Result) async throws -> Result {
-    let client = GRPCClient(
-        transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext),
-        interceptors: apiKey.map { [BearerKeyInterceptor(apiKey: $0)] } ?? [])
-    return try await withThrowingTaskGroup(of: Void.self) { group in
+    try await withClient(
+        GRPCClient(
+            transport: try .http2NIOPosix(target: .ipv4(address: "127.0.0.1", port: port), transportSecurity: .plaintext),
+            interceptors: apiKey.map { [BearerKeyInterceptor(apiKey: $0)] } ?? []),
+        body)
+}
+
+/// Runs `client`'s connections for the duration of `body`, then shuts it down.
+func withClient<Transport: ClientTransport, Result: Sendable>(
+    _ client: GRPCClient<Transport>, _ body: (GRPCClient<Transport>) async throws -> Result
+) async throws -> Result {
+    try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try? await client.runConnections() }
         do {
             let result = try await body(client)
