@@ -56,3 +56,10 @@ public func makePeerClient(_ address: PeerAddress, apiKey: String? = nil) throws
         transport: try .http2NIOPosix(target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext),
         interceptors: apiKey.map { [BearerKeyInterceptor(apiKey: $0)] } ?? [])
 }
+
+/// The same client on Laurel's own transport (`FrameClientTransport`).
+public func makeFramePeerClient(_ address: PeerAddress, apiKey: String? = nil) -> GRPCClient<FrameClientTransport> {
+    GRPCClient(
+        transport: FrameClientTransport(.init(host: address.host, port: address.port)),
+        interceptors: apiKey.map { [BearerKeyInterceptor(apiKey: $0)] } ?? [])
+}

@@ -39,19 +39,16 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     /// Requests a handler may leave unread before the stream's receive
     /// window is held back, so a client cannot fill the server's memory.
     static let unreadRequestsLimit = 16
-    /// Window given back once this much of it is used.
-    static let creditThreshold = 16_384
+    /// A stream's window is given back once this much of it is used.
+    static let creditThreshold = FrameWriter.creditThreshold
 
     private let maxRequestLength: Int
     private let start: @Sendable (FrameStreamStart) -> Void
     private var streams: [HTTP2StreamID: OpenStream] = [:]
     private var context: ChannelHandlerContext?
-    private var remotePeer = "<unknown>"
-    private var localPeer = "<unknown>"
-    private var connectionCredit = 0
-    private var reading = false
-    private var needsFlush = false
-    private var flushScheduled = false
+    private var remotePeer: String { writer.remotePeer }
+    private var localPeer: String { writer.localPeer }
+    private let writer = FrameWriter()
     private var quiescing = false
     private var closing = false
     private var lastStreamID = HTTP2StreamID.rootStream
@@ -63,13 +60,13 @@ final class FrameConnectionHandler: ChannelInboundHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        remotePeer = Self.describe(context.channel.remoteAddress)
-        localPeer = Self.describe(context.channel.localAddress)
+        writer.attach(context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         closeAll()
         self.context = nil
+        writer.detach()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -87,7 +84,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
-    private static func endsTheConnection(_ error: any Error) -> Bool {
+    static func endsTheConnection(_ error: any Error) -> Bool {
         switch error {
         case is NIOHTTP2Errors.BadClientMagic, is NIOHTTP2Errors.MissingPreface, is NIOHTTP2Errors.UnableToParseFrame,
             is NIOHTTP2Errors.ReceivedBadSettings, is NIOHTTP2Errors.InvalidSetting,
@@ -118,7 +115,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        reading = true
+        writer.readBegan()
         let frame = unwrapInboundIn(data)
         switch frame.payload {
         case .headers(let headers): receive(headers, on: frame.streamID, context: context)
@@ -128,11 +125,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        reading = false
-        if needsFlush {
-            needsFlush = false
-            context.flush()
-        }
+        writer.readCompleted()
         context.fireChannelReadComplete()
     }
 
@@ -204,14 +197,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     private func receive(_ frame: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID, context: ChannelHandlerContext) {
         guard case .byteBuffer(let bytes) = frame.data else { return }
         let flowControlled = bytes.readableBytes + (frame.paddingBytes ?? 0)
-        // Without stream channels NIOHTTP2Handler leaves every receive
-        // window to us: the connection's is given back as it is read, in
-        // steps of a quarter, so small calls do not each cost a frame.
-        connectionCredit += flowControlled
-        if connectionCredit >= Self.creditThreshold {
-            write(.windowUpdate(windowSizeIncrement: connectionCredit), on: .rootStream)
-            connectionCredit = 0
-        }
+        writer.received(flowControlled: flowControlled)
         guard var stream = streams[id], stream.inbound != nil else { return }
         stream.deframer.append(bytes)
         do {
@@ -277,7 +263,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     // MARK: answers
 
     func send(_ part: RPCResponsePart<[UInt8]>, on id: HTTP2StreamID) {
-        guard let context, var stream = streams[id] else { return }
+        guard context != nil, var stream = streams[id] else { return }
         switch part {
         case .metadata(let metadata):
             // At once: a client may wait for the headers before it sends.
@@ -285,12 +271,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
             streams[id] = stream
             write(.headers(.init(headers: GRPCWireFormat.responseHeaders(metadata))), on: id)
         case .message(let message):
-            let promise = context.eventLoop.makePromise(of: Void.self)
-            let state = stream.state, count = message.count
-            promise.futureResult.whenComplete { _ in state.sent(count) }
-            context.write(
-                wrapOutboundOut(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(GRPCWireFormat.frame(message, allocator: context.channel.allocator)))))),
-                promise: promise)
+            writer.writeMessage(message, on: id, state: stream.state)
         case .status(let status, let metadata):
             write(.headers(.init(headers: GRPCWireFormat.trailers(status, metadata, trailersOnly: !stream.sentHeaders), endStream: true)), on: id)
             end(id, stream)
@@ -348,31 +329,15 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     }
 
     private func write(_ payload: HTTP2Frame.FramePayload, on id: HTTP2StreamID) {
-        guard let context else { return }
-        context.write(wrapOutboundOut(HTTP2Frame(streamID: id, payload: payload)), promise: nil)
-        needsFlush = true
+        writer.write(payload, on: id)
     }
 
-    /// Answers written while a burst of reads is handled go out with its
-    /// last flush; others are flushed once per turn of the event loop, after
-    /// the answers already queued for it.
     private func scheduleFlush() {
-        needsFlush = true
-        guard !reading, !flushScheduled, let context else { return }
-        flushScheduled = true
-        let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
-        context.eventLoop.execute {
-            let handler = connection.value
-            handler.flushScheduled = false
-            if handler.needsFlush, let context = handler.context {
-                handler.needsFlush = false
-                context.flush()
-            }
-        }
+        writer.scheduleFlush()
     }
 
     /// A peer as grpc-swift-nio-transport names it: `ipv4:host:port`, `ipv6:[host]:port`, `unix:path`.
-    private static func describe(_ address: SocketAddress?) -> String {
+    static func describe(_ address: SocketAddress?) -> String {
         switch address {
         case .v4?: "ipv4:\(address?.hostAndPort ?? "")"
         case .v6?: "ipv6:\(address?.hostAndPort ?? "")"

@@ -16,14 +16,17 @@ enum GRPCWireFormat {
     static func metadata(from headers: HPACKHeaders) -> Metadata {
         var metadata = Metadata()
         metadata.reserveCapacity(headers.count)
-        for (name, value, _) in headers {
-            if name.hasSuffix("-bin"), let bytes = decodeBase64(value) {
-                metadata.addBinary(bytes, forKey: name)
-            } else {
-                metadata.addString(value, forKey: name)
-            }
-        }
+        for (name, value, _) in headers { add(name, value, to: &metadata) }
         return metadata
+    }
+
+    /// A header as metadata: a `-bin` value base64-decoded when it is base64.
+    private static func add(_ name: String, _ value: String, to metadata: inout Metadata) {
+        if name.hasSuffix("-bin"), let bytes = decodeBase64(value) {
+            metadata.addBinary(bytes, forKey: name)
+        } else {
+            metadata.addString(value, forKey: name)
+        }
     }
 
     /// Response headers: `:status` and the content type, then `metadata`.
@@ -87,6 +90,69 @@ enum GRPCWireFormat {
         var text = Data(bytes).base64EncodedString()
         while text.hasSuffix("=") { text.removeLast() }
         return text
+    }
+
+    /// An answer's headers or trailers as the call sees them: without the
+    /// pseudo-headers, and without what gRPC itself reads.
+    static func responseMetadata(from headers: HPACKHeaders) -> Metadata {
+        var metadata = Metadata()
+        for (name, value, _) in headers where !name.hasPrefix(":") {
+            switch name {
+            case "content-type", "grpc-status", "grpc-message": continue
+            default: add(name, value, to: &metadata)
+            }
+        }
+        return metadata
+    }
+
+    /// The status trailers carry; a missing or unreadable grpc-status is the
+    /// server's fault, and reads as UNKNOWN.
+    static func status(fromTrailers trailers: HPACKHeaders) -> Status {
+        guard let text = trailers.first(name: "grpc-status"), let raw = Int(text), let code = Status.Code(rawValue: raw) else {
+            return Status(code: .unknown, message: "the answer carried no grpc-status")
+        }
+        return Status(code: code, message: trailers.first(name: "grpc-message").map(percentDecoded) ?? "")
+    }
+
+    /// The status an HTTP answer that is not gRPC's stands for
+    /// (https://github.com/grpc/grpc/blob/master/doc/http-grpc-status-mapping.md).
+    static func status(httpStatus: String) -> Status {
+        let code: Status.Code = switch httpStatus {
+        case "400": .internalError
+        case "401": .unauthenticated
+        case "403": .permissionDenied
+        case "404": .unimplemented
+        case "429", "502", "503", "504": .unavailable
+        default: .unknown
+        }
+        return Status(code: code, message: "HTTP status \(httpStatus)")
+    }
+
+    /// The inverse of `percentEncoded`; a malformed escape is kept as it is.
+    static func percentDecoded(_ text: String) -> String {
+        let utf8 = Array(text.utf8)
+        guard utf8.contains(UInt8(ascii: "%")) else { return text }
+        func hex(_ byte: UInt8) -> UInt8? {
+            switch byte {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+            default: nil
+            }
+        }
+        var decoded: [UInt8] = []
+        decoded.reserveCapacity(utf8.count)
+        var index = 0
+        while index < utf8.count {
+            if utf8[index] == UInt8(ascii: "%"), index + 2 < utf8.count, let high = hex(utf8[index + 1]), let low = hex(utf8[index + 2]) {
+                decoded.append(high << 4 | low)
+                index += 3
+            } else {
+                decoded.append(utf8[index])
+                index += 1
+            }
+        }
+        return String(decoding: decoded, as: UTF8.self)
     }
 
     /// The method a `:path` of the form `/package.Service/Method` names.

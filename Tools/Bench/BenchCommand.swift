@@ -30,6 +30,10 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds of warm-up not counted.") var warmup: Int = 2
     @Option(help: "Calls in flight at once.") var concurrency: Int = 64
     @Option(help: "HTTP/2 connections per service.") var connections: Int = 4
+    @Option(
+        name: .customLong("client-transport"),
+        help: "HTTP/2 transport of the bench's gRPC clients: frames (Laurel's own, which costs the shared cores least) or nio (grpc-swift-nio-transport's).")
+    var clientTransport: TransportChoice = .frames
     @Option(name: .customLong("member-count"), help: "Members to enrol before the run.") var memberCount: Int = 1_000
     @Option(help: "Start calls at this many per second instead of as fast as answers come (open loop); latency is then counted from when each call was due, so a stall shows up in it.")
     var rate: Int?
@@ -46,6 +50,17 @@ struct BenchCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let key = try String(contentsOfFile: apiKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        switch clientTransport {
+        case .frames: try await run { makeFramePeerClient($0, apiKey: key) }
+        case .nio: try await run { try makePeerClient($0, apiKey: key) }
+        }
+    }
+
+    func run<Transport: ClientTransport>(_ makeClient: (PeerAddress) throws -> GRPCClient<Transport>) async throws {
+        func clients(_ address: PeerAddress) throws -> [GRPCClient<Transport>] {
+            try (0..<max(1, connections)).map { _ in try makeClient(address) }
+        }
         let members = try clients(membersAddress)
         let catalog = try clients(catalogAddress)
         let redemption = try clients(redemptionAddress)
@@ -70,12 +85,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
     }
 
-    func clients(_ address: PeerAddress) throws -> [GRPCClient<HTTP2ClientTransport.Posix>] {
-        let key = try String(contentsOfFile: apiKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        return try (0..<max(1, connections)).map { _ in try makePeerClient(address, apiKey: key) }
-    }
-
-    func measure(_ workers: [Worker]) async throws -> BenchResult {
+    func measure<Transport: ClientTransport>(_ workers: [Worker<Transport>]) async throws -> BenchResult {
         let scenario = self.scenario
         let clock = ContinuousClock()
         let start = clock.now
@@ -213,9 +223,9 @@ struct Fixture: Sendable {
     let rewardId: String
     let run: String
 
-    static func prepare(
-        members: Laurel_V1_MemberService.Client<HTTP2ClientTransport.Posix>,
-        catalog: Laurel_V1_CatalogService.Client<HTTP2ClientTransport.Posix>,
+    static func prepare<Transport: ClientTransport>(
+        members: Laurel_V1_MemberService.Client<Transport>,
+        catalog: Laurel_V1_CatalogService.Client<Transport>,
         count: Int
     ) async throws -> Fixture {
         let run = Identifier.randomBase32(count: 8)
@@ -247,11 +257,11 @@ struct Fixture: Sendable {
     }
 }
 
-struct Worker: Sendable {
+struct Worker<Transport: ClientTransport>: Sendable {
     let index: Int
     let fixture: Fixture
-    let members: Laurel_V1_MemberService.Client<HTTP2ClientTransport.Posix>
-    let redemption: Laurel_V1_RedemptionService.Client<HTTP2ClientTransport.Posix>
+    let members: Laurel_V1_MemberService.Client<Transport>
+    let redemption: Laurel_V1_RedemptionService.Client<Transport>
 
     /// One call of the scenario (a checkout is a balance look-up, a purchase
     /// and, one time in ten, a redemption); false if any call failed.

@@ -14,18 +14,7 @@ import Testing
 
     @Test func metadataOfEveryKindGoesBothWays() async throws {
         try await withEchoServer { client, _ in
-            let metadata: Metadata = ["echo-text": "tea for two", "echo-data-bin": .binary([0, 1, 254, 255])]
-            try await client.unary(
-                request: ClientRequest(message: Array("hello".utf8), metadata: metadata),
-                descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: .defaults
-            ) { response in
-                let message = try response.message
-                #expect(message == Array("hello".utf8))
-                #expect(Array(response.metadata[stringValues: "echo-text"]) == ["tea for two"])
-                #expect(Array(response.metadata[binaryValues: "echo-data-bin"]) == [[0, 1, 254, 255]])
-                #expect(Array(response.trailingMetadata[stringValues: "echo-text"]) == ["tea for two"])
-                #expect(Array(response.trailingMetadata[binaryValues: "echo-data-bin"]) == [[0, 1, 254, 255]])
-            }
+            try await expectMetadataEchoed(on: client)
         }
     }
 
@@ -46,22 +35,7 @@ import Testing
     }
 
     @Test func manyCallsAtOnceOnOneConnection() async throws {
-        try await withEchoServer { client, _ in
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<300 {
-                    group.addTask {
-                        let body = Array("call \(index)".utf8)
-                        try await client.unary(
-                            request: ClientRequest(message: body), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: .defaults
-                        ) { response in
-                let message = try response.message
-                #expect(message == body)
-            }
-                    }
-                }
-                try await group.waitForAll()
-            }
-        }
+        try await withEchoServer { client, _ in try await expectEchoes(300, atOnceOn: client) }
     }
 
     // MARK: sizes and flow control
@@ -154,14 +128,7 @@ import Testing
 
     @Test func aDeadlineEndsTheCallAndReachesTheHandler() async throws {
         let (events, sink) = AsyncStream.makeStream(of: String.self)
-        try await withEchoServer(events: sink) { client, _ in
-            var options = CallOptions.defaults
-            // Long enough that the request reaches the handler even when
-            // the machine is busy with other tests.
-            options.timeout = .seconds(2)
-            await expectFailure(.deadlineExceeded, calling: Echo.hang, with: [], on: client, options: options)
-            #expect(await firstEvent(of: events) == "hang cancelled")
-        }
+        try await withEchoServer(events: sink) { client, _ in try await expectDeadlineReachesTheHandler(on: client, events: events) }
     }
 
     @Test func aClientThatStopsReadingCancelsTheHandler() async throws {
@@ -180,12 +147,7 @@ import Testing
             #expect(got == 3)
             #expect(await firstEvent(of: events) == "endless cancelled")
             // The connection serves on.
-            try await client.unary(
-                request: ClientRequest(message: [9]), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: .defaults
-            ) { response in
-                let message = try response.message
-                #expect(message == [9])
-            }
+            try await expectEchoes(1, atOnceOn: client)
         }
     }
 
@@ -231,23 +193,6 @@ import Testing
         }
     }
 
-    /// The next thing a handler reports, or nil if nothing comes within 30 s
-    /// (so that a handler that never ran fails the test instead of hanging it).
-    func firstEvent(of events: AsyncStream<String>) async -> String? {
-        await withTaskGroup(of: String?.self) { group in
-            group.addTask {
-                var iterator = events.makeAsyncIterator()
-                return await iterator.next()
-            }
-            group.addTask {
-                try? await Task.sleep(for: .seconds(30))
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first
-        }
-    }
 
     func expectUnavailable(port: Int) async throws {
         try await withClient(port: port) { client in
@@ -255,27 +200,6 @@ import Testing
             options.timeout = .seconds(5)
             await expectFailure(.unavailable, calling: Echo.unary, with: [], on: client, options: options)
         }
-    }
-
-    /// Calls `method` once with `body`, which must fail with `code`; returns
-    /// the error for what else a test checks of it.
-    @discardableResult
-    func expectFailure(
-        _ code: RPCError.Code, calling method: MethodDescriptor, with body: [UInt8], on client: Client, options: CallOptions = .defaults,
-        sourceLocation: SourceLocation = #_sourceLocation
-    ) async -> RPCError? {
-        do {
-            try await client.unary(
-                request: ClientRequest(message: body), descriptor: method, serializer: Raw(), deserializer: Raw(), options: options
-            ) { response in _ = try response.message }
-            Issue.record("the call succeeded", sourceLocation: sourceLocation)
-        } catch let error as RPCError {
-            #expect(error.code == code, sourceLocation: sourceLocation)
-            return error
-        } catch {
-            Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
-        }
-        return nil
     }
 
     func withEchoServer(
@@ -289,6 +213,97 @@ import Testing
             guard let port = await server.transport.listeningAddress?.port else { throw HarnessFailure("server did not bind") }
             try await withClient(port: port) { client in try await body(client, port) }
         }
+    }
+}
+
+/// Calls `method` of the echo service once with `body`, which must fail with
+/// `code`; returns the error for what else a test checks of it.
+@discardableResult
+func expectFailure<Transport: ClientTransport>(
+    _ code: RPCError.Code, calling method: MethodDescriptor, with body: [UInt8], on client: GRPCClient<Transport>,
+    options: CallOptions = .defaults, sourceLocation: SourceLocation = #_sourceLocation
+) async -> RPCError? {
+    do {
+        try await client.unary(
+            request: ClientRequest(message: body), descriptor: method, serializer: Raw(), deserializer: Raw(), options: options
+        ) { response in _ = try response.message }
+        Issue.record("the call succeeded", sourceLocation: sourceLocation)
+    } catch let error as RPCError {
+        #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        return error
+    } catch {
+        Issue.record("unexpected \(error)", sourceLocation: sourceLocation)
+    }
+    return nil
+}
+
+/// String and binary metadata sent with a call come back in its headers and trailers.
+func expectMetadataEchoed<Transport: ClientTransport>(on client: GRPCClient<Transport>) async throws {
+    let metadata: Metadata = ["echo-text": "tea for two", "echo-data-bin": .binary([0, 1, 254, 255])]
+    try await client.unary(
+        request: ClientRequest(message: Array("hello".utf8), metadata: metadata),
+        descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: .defaults
+    ) { response in
+        let message = try response.message
+        #expect(message == Array("hello".utf8))
+        #expect(Array(response.metadata[stringValues: "echo-text"]) == ["tea for two"])
+        #expect(Array(response.metadata[binaryValues: "echo-data-bin"]) == [[0, 1, 254, 255]])
+        #expect(Array(response.trailingMetadata[stringValues: "echo-text"]) == ["tea for two"])
+        #expect(Array(response.trailingMetadata[binaryValues: "echo-data-bin"]) == [[0, 1, 254, 255]])
+    }
+}
+
+/// `count` echo calls at once, each answered with its own body.
+func expectEchoes<Transport: ClientTransport>(_ count: Int, atOnceOn client: GRPCClient<Transport>) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for index in 0..<count {
+            group.addTask {
+                let body = Array("call \(index)".utf8)
+                try await client.unary(
+                    request: ClientRequest(message: body), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: .defaults
+                ) { response in
+                    let message = try response.message
+                    #expect(message == body)
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
+}
+
+/// A call that outlives its deadline fails with DEADLINE_EXCEEDED on the
+/// client, and the server's handler is told through its cancellation handle.
+func expectDeadlineReachesTheHandler<Transport: ClientTransport>(
+    on client: GRPCClient<Transport>, events: AsyncStream<String>, sourceLocation: SourceLocation = #_sourceLocation
+) async throws {
+    // A connection already up, and a deadline long enough that the request
+    // is sent before it passes even when the machine is busy with other
+    // tests: a call whose deadline passes before it is sent never reaches a
+    // handler at all.
+    try await client.unary(
+        request: ClientRequest(message: [1]), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: .defaults
+    ) { response in _ = try response.message }
+    var options = CallOptions.defaults
+    options.timeout = .seconds(4)
+    await expectFailure(.deadlineExceeded, calling: Echo.hang, with: [], on: client, options: options, sourceLocation: sourceLocation)
+    #expect(await firstEvent(of: events) == "hang cancelled", sourceLocation: sourceLocation)
+}
+
+/// The next thing a handler reports, or nil if nothing comes within 30 s
+/// (so that a handler that never ran fails the test instead of hanging it).
+func firstEvent(of events: AsyncStream<String>) async -> String? {
+    await withTaskGroup(of: String?.self) { group in
+        group.addTask {
+            var iterator = events.makeAsyncIterator()
+            return await iterator.next()
+        }
+        group.addTask {
+            try? await Task.sleep(for: .seconds(30))
+            return nil
+        }
+        let first = await group.next() ?? nil
+        group.cancelAll()
+        return first
     }
 }
 

@@ -1,0 +1,282 @@
+import GRPCCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import Synchronization
+
+/// One call's stream as its task and its connection's event loop share it.
+/// It has no HTTP/2 stream id until its request headers go out: HTTP/2 wants
+/// a client's streams opened in the order of their ids, and only the event
+/// loop knows that order.
+final class FrameClientStream: Sendable {
+    let descriptor: MethodDescriptor
+    let inbound: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>
+    let continuation: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation
+    /// Answers' unsent bytes do not apply here; requests' do.
+    let state = FrameStreamState()
+    /// The request headers, held until the first message or the end of the
+    /// request so that both go to the event loop together.
+    let pendingMetadata = Mutex<Metadata?>(nil)
+
+    init(descriptor: MethodDescriptor) {
+        self.descriptor = descriptor
+        (inbound, continuation) = AsyncThrowingStream.makeStream(of: RPCResponsePart<[UInt8]>.self)
+    }
+}
+
+/// Every call of one client connection, on the connection's own channel: the
+/// client side of `FrameConnectionHandler`. Requests go out as HEADERS and
+/// DATA frames written straight from the event loop; answers are cut out of
+/// DATA frames and handed to each call's task through one async stream.
+///
+/// Runs only on its connection's event loop.
+final class FrameClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
+
+    private struct OpenStream {
+        let call: FrameClientStream
+        var deframer: MessageDeframer
+        var receivedHeaders = false
+        /// Whether the request side has ended (END_STREAM sent).
+        var requestDone = false
+    }
+
+    private let authority: String
+    private let maxResponseLength: Int
+    /// Told once, when the connection can take no more calls (GOAWAY or closed).
+    private let onDraining: @Sendable () -> Void
+    private var context: ChannelHandlerContext?
+    private var streams: [HTTP2StreamID: OpenStream] = [:]
+    /// The id of each call's stream, once it has one.
+    private var ids: [ObjectIdentifier: HTTP2StreamID] = [:]
+    private var nextStreamID = HTTP2StreamID(1)
+    private let writer = FrameWriter()
+    private(set) var draining = false
+    var remotePeer: String { writer.remotePeer }
+    var localPeer: String { writer.localPeer }
+
+    init(authority: String, maxResponseLength: Int, onDraining: @escaping @Sendable () -> Void) {
+        self.authority = authority
+        self.maxResponseLength = maxResponseLength
+        self.onDraining = onDraining
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        writer.attach(context)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        failAll(RPCError(code: .unavailable, message: "the connection to \(remotePeer) closed"))
+        self.context = nil
+        writer.detach()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        failAll(RPCError(code: .unavailable, message: "the connection to \(remotePeer) closed"))
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream's error has reset that stream (a StreamClosedEvent
+        // follows); anything else ends the connection.
+        if error is any NIOHTTP2Error, !FrameConnectionHandler.endsTheConnection(error) { return }
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let closed = event as? StreamClosedEvent {
+            if let stream = streams.removeValue(forKey: closed.streamID) {
+                ids.removeValue(forKey: ObjectIdentifier(stream.call))
+                // Reset before the status arrived.
+                let code: RPCError.Code = closed.reason == .refusedStream ? .unavailable : .cancelled
+                stream.call.continuation.finish(throwing: RPCError(
+                    code: code, message: "the server reset the stream (\(closed.reason.map { "\($0)" } ?? "no reason"))"))
+                stream.call.state.close(cancelled: true)
+            }
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        writer.readBegan()
+        let frame = unwrapInboundIn(data)
+        switch frame.payload {
+        case .headers(let headers): receive(headers, on: frame.streamID)
+        case .data(let data): receive(data, on: frame.streamID)
+        case .goAway:
+            // Streams above its last id were never seen: HTTP/2 closes them
+            // (refused, so UNAVAILABLE); the rest finish here. New calls go
+            // to the next connection.
+            startDraining()
+            if streams.isEmpty { context.close(promise: nil) }
+        default: break
+        }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        writer.readCompleted()
+        context.fireChannelReadComplete()
+    }
+
+    // MARK: requests
+
+    /// A call's request headers (and first message, if any) go out, opening
+    /// its stream; `end` ends the request side too.
+    func open(_ call: FrameClientStream, metadata: Metadata, message: [UInt8]?, end: Bool) {
+        guard context != nil, !draining else {
+            call.continuation.finish(throwing: RPCError(code: .unavailable, message: "the connection to \(remotePeer) is closing"))
+            call.state.close(cancelled: true)
+            return
+        }
+        let id = nextStreamID
+        nextStreamID = HTTP2StreamID(Int32(id) + 2)
+        ids[ObjectIdentifier(call)] = id
+        streams[id] = OpenStream(call: call, deframer: MessageDeframer(maxLength: maxResponseLength), requestDone: end)
+
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(6 + metadata.count)
+        headers.add(name: ":method", value: "POST")
+        headers.add(name: ":scheme", value: "http")
+        headers.add(name: ":path", value: "/\(call.descriptor.service.fullyQualifiedService)/\(call.descriptor.method)")
+        headers.add(name: ":authority", value: authority)
+        headers.add(name: "content-type", value: GRPCWireFormat.contentType)
+        headers.add(name: "te", value: "trailers")
+        GRPCWireFormat.add(metadata, to: &headers)
+        write(.headers(.init(headers: headers, endStream: end && message == nil)), on: id)
+        if let message {
+            writer.writeMessage(message, on: id, endStream: end, state: call.state)
+        }
+        scheduleFlush()
+        // Stream ids run out after about a billion calls: the next connection takes over.
+        if Int32(nextStreamID) > Int32.max - 2 { startDraining() }
+    }
+
+    func send(_ message: [UInt8], of call: FrameClientStream) {
+        guard let id = ids[ObjectIdentifier(call)] else { return }
+        writer.writeMessage(message, on: id, state: call.state)
+        scheduleFlush()
+    }
+
+    func endRequest(of call: FrameClientStream) {
+        guard let id = ids[ObjectIdentifier(call)], var stream = streams[id], !stream.requestDone else { return }
+        stream.requestDone = true
+        streams[id] = stream
+        write(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), on: id)
+        scheduleFlush()
+    }
+
+    /// The call's task is done with it: a stream still open is reset, so the
+    /// server stops working on an answer nobody waits for.
+    func release(_ call: FrameClientStream) {
+        if let id = ids.removeValue(forKey: ObjectIdentifier(call)), streams.removeValue(forKey: id) != nil {
+            write(.rstStream(.cancel), on: id)
+            scheduleFlush()
+        }
+        // Ends a read still waiting, even for a call whose headers never went out.
+        call.continuation.finish(throwing: RPCError(code: .cancelled, message: "the call was cancelled"))
+        call.state.close(cancelled: true)
+        closeIfDrained()
+    }
+
+    // MARK: answers
+
+    private func receive(_ frame: HTTP2Frame.FramePayload.Headers, on id: HTTP2StreamID) {
+        guard var stream = streams[id] else { return }
+        let headers = frame.headers
+        if !stream.receivedHeaders {
+            stream.receivedHeaders = true
+            streams[id] = stream
+            if let status = headers.first(name: ":status"), status != "200" {
+                // Not a gRPC answer: its HTTP status says what happened.
+                return end(id, stream, status: GRPCWireFormat.status(httpStatus: status), metadata: [:])
+            }
+            if !frame.endStream {
+                stream.call.continuation.yield(.metadata(GRPCWireFormat.responseMetadata(from: headers)))
+                return
+            }
+        }
+        // Trailers, or a trailers-only answer.
+        end(id, stream, status: GRPCWireFormat.status(fromTrailers: headers), metadata: GRPCWireFormat.responseMetadata(from: headers))
+    }
+
+    private func receive(_ frame: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID) {
+        guard case .byteBuffer(let bytes) = frame.data else { return }
+        let flowControlled = bytes.readableBytes + (frame.paddingBytes ?? 0)
+        // Answers are read as they come: both windows are given back at once.
+        writer.received(flowControlled: flowControlled)
+        guard var stream = streams[id] else { return }
+        if !frame.endStream, flowControlled > 0 {
+            write(.windowUpdate(windowSizeIncrement: flowControlled), on: id)
+        }
+        stream.deframer.append(bytes)
+        do {
+            while let message = try stream.deframer.next() {
+                stream.call.continuation.yield(.message(message))
+            }
+        } catch {
+            let message = switch error {
+            case .compressed: "the server sent a compressed message, which this client did not ask for"
+            case .tooLong(let length): "the answer is \(length) bytes, over the limit of \(maxResponseLength)"
+            }
+            write(.rstStream(.cancel), on: id)
+            streams.removeValue(forKey: id)
+            ids.removeValue(forKey: ObjectIdentifier(stream.call))
+            stream.call.continuation.finish(throwing: RPCError(code: .internalError, message: message))
+            stream.call.state.close(cancelled: true)
+            return closeIfDrained()
+        }
+        streams[id] = stream
+    }
+
+    private func end(_ id: HTTP2StreamID, _ stream: OpenStream, status: Status, metadata: Metadata) {
+        streams.removeValue(forKey: id)
+        ids.removeValue(forKey: ObjectIdentifier(stream.call))
+        stream.call.continuation.yield(.status(status, metadata))
+        stream.call.continuation.finish()
+        stream.call.state.close(cancelled: false)
+        // The answer is whole: a request still being sent is not wanted.
+        if !stream.requestDone { write(.rstStream(.noError), on: id) }
+        closeIfDrained()
+    }
+
+    private func failAll(_ error: RPCError) {
+        let open = streams
+        streams = [:]
+        ids = [:]
+        for stream in open.values {
+            stream.call.continuation.finish(throwing: error)
+            stream.call.state.close(cancelled: true)
+        }
+        startDraining()
+    }
+
+    private func startDraining() {
+        guard !draining else { return }
+        draining = true
+        onDraining()
+    }
+
+    private func closeIfDrained() {
+        guard draining, streams.isEmpty, let context else { return }
+        context.flush()
+        context.close(promise: nil)
+    }
+
+    private func write(_ payload: HTTP2Frame.FramePayload, on id: HTTP2StreamID) {
+        writer.write(payload, on: id)
+    }
+
+    private func scheduleFlush() {
+        writer.scheduleFlush()
+    }
+
+    /// Begins a graceful close: no new calls; the connection closes once the
+    /// last one has its answer.
+    func shutDownGracefully() {
+        startDraining()
+        closeIfDrained()
+    }
+}

@@ -1,0 +1,271 @@
+import GRPCCore
+import NIOCore
+import NIOHPACK
+import NIOHTTP2
+import NIOPosix
+import Synchronization
+
+/// The client side of Laurel's transport: plaintext HTTP/2 to one server,
+/// every call a stream on the connection's own channel
+/// (`FrameClientConnectionHandler`), with none of the per-stream channels
+/// and async bridges grpc-swift-nio-transport's client spends most of a small
+/// call's CPU on. One connection at a time: it is made by `connect()`, and
+/// made again, after a pause that grows while connecting fails, when the
+/// server closes it or sends GOAWAY. A call made while there is no connection
+/// waits for one (or, with `waitForReady` off, fails UNAVAILABLE at once); a
+/// call whose task is cancelled, or whose deadline passes, resets its stream.
+/// No compression, no TLS, no retries of its own (GRPCCore's retry policies
+/// apply as with any transport).
+public final class FrameClientTransport: ClientTransport {
+    public typealias Bytes = [UInt8]
+
+    public struct Config: Sendable {
+        public var host: String
+        public var port: Int
+        /// Answers over this many bytes fail the call.
+        public var maxResponseLength: Int
+
+        public init(host: String, port: Int, maxResponseLength: Int = 4 << 20) {
+            self.host = host
+            self.port = port
+            self.maxResponseLength = maxResponseLength
+        }
+    }
+
+    /// A connection taking calls, and how its peers are named.
+    struct Ready: Sendable {
+        let handler: NIOLoopBound<FrameClientConnectionHandler>
+        let remotePeer: String
+        let localPeer: String
+    }
+
+    private typealias Waiter = CheckedContinuation<Ready, any Error>
+
+    private enum Phase {
+        case idle
+        case connecting(waiters: [Int: Waiter])
+        case ready(Ready)
+        case shutDown
+    }
+
+    private let config: Config
+    private let group: any EventLoopGroup
+    private let phase = Mutex(Phase.idle)
+    private let waiterIDs = Atomic<Int>(0)
+    private let connectStarted = Atomic<Bool>(false)
+
+    public init(_ config: Config, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.config = config
+        self.group = group
+    }
+
+    public var retryThrottle: RetryThrottle? { nil }
+
+    public func config(forMethod descriptor: MethodDescriptor) -> MethodConfig? { nil }
+
+    /// Keeps a connection to the server until `beginGracefulShutdown`.
+    public func connect() async throws {
+        // Calls may be waiting already (in `.connecting`); only the first
+        // `connect` connects.
+        guard !connectStarted.exchange(true, ordering: .relaxed) else { return }
+        let shutDown = phase.withLock { phase in
+            switch phase {
+            case .idle:
+                phase = .connecting(waiters: [:])
+                return false
+            case .connecting, .ready:
+                return false
+            case .shutDown:
+                return true
+            }
+        }
+        guard !shutDown else { return }
+        var backoff = Duration.milliseconds(50)
+        while !isShutDown {
+            do {
+                let channel = try await makeConnection()
+                backoff = .milliseconds(50)
+                try? await channel.closeFuture.get()
+            } catch {
+                // Calls waiting for a connection go on waiting.
+                await pause(backoff)
+                backoff = min(backoff * 2, .seconds(5))
+            }
+            phase.withLock { phase in
+                if case .ready = phase { phase = .connecting(waiters: [:]) }
+            }
+        }
+    }
+
+    public func beginGracefulShutdown() {
+        let (waiters, ready) = phase.withLock { phase -> ([Waiter], Ready?) in
+            defer { phase = .shutDown }
+            switch phase {
+            case .connecting(let waiters): return (Array(waiters.values), nil)
+            case .ready(let ready): return ([], ready)
+            case .idle, .shutDown: return ([], nil)
+            }
+        }
+        for waiter in waiters { waiter.resume(throwing: RPCError(code: .unavailable, message: "the client is shutting down")) }
+        if let handler = ready?.handler { handler.eventLoop.execute { handler.value.shutDownGracefully() } }
+    }
+
+    public func withStream<T: Sendable>(
+        descriptor: MethodDescriptor, options: CallOptions,
+        _ closure: (_ stream: RPCStream<Inbound, Outbound>, _ context: ClientContext) async throws -> T
+    ) async throws -> T {
+        let ready = try await readyConnection(waitForReady: options.waitForReady ?? true)
+        let connection = ready.handler
+        let call = FrameClientStream(descriptor: descriptor)
+        defer { connection.eventLoop.execute { connection.value.release(call) } }
+        return try await closure(
+            RPCStream(
+                descriptor: descriptor,
+                inbound: RPCAsyncSequence(wrapping: call.inbound),
+                outbound: RPCWriter.Closable(wrapping: FrameClientOutbound(connection: connection, call: call))),
+            ClientContext(descriptor: descriptor, remotePeer: ready.remotePeer, localPeer: ready.localPeer))
+    }
+
+    private var isShutDown: Bool {
+        phase.withLock { if case .shutDown = $0 { true } else { false } }
+    }
+
+    /// The connection to call on, once there is one; a call's task cancelled
+    /// (its deadline passed) while waiting stops waiting.
+    private func readyConnection(waitForReady: Bool) async throws -> Ready {
+        if let ready = try phase.withLock({ phase throws(RPCError) -> Ready? in
+            switch phase {
+            case .ready(let ready): return ready
+            case .shutDown: throw RPCError(code: .unavailable, message: "the client is shut down")
+            case .idle, .connecting:
+                guard waitForReady else { throw RPCError(code: .unavailable, message: "not connected to \(config.host):\(config.port)") }
+                return nil
+            }
+        }) {
+            return ready
+        }
+        let id = waiterIDs.add(1, ordering: .relaxed).newValue
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: Waiter) in
+                let now = phase.withLock { phase -> Result<Ready, any Error>? in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    switch phase {
+                    case .ready(let ready): return .success(ready)
+                    case .shutDown: return .failure(RPCError(code: .unavailable, message: "the client is shut down"))
+                    case .idle:
+                        phase = .connecting(waiters: [id: continuation])
+                        return nil
+                    case .connecting(var waiters):
+                        waiters[id] = continuation
+                        phase = .connecting(waiters: waiters)
+                        return nil
+                    }
+                }
+                if let now { continuation.resume(with: now) }
+            }
+        } onCancel: {
+            let waiter = phase.withLock { phase -> Waiter? in
+                guard case .connecting(var waiters) = phase, let waiter = waiters.removeValue(forKey: id) else { return nil }
+                phase = .connecting(waiters: waiters)
+                return waiter
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// Connects; once HTTP/2 is set up the connection serves calls, until it
+    /// drains (GOAWAY, or closed) and the next one is made.
+    private func makeConnection() async throws -> any Channel {
+        let authority = "\(config.host):\(config.port)", maxResponseLength = config.maxResponseLength
+        let drained: @Sendable () -> Void = { [weak self] in self?.connectionDraining() }
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.addHandler(NIOHTTP2Handler(mode: .client, initialSettings: [
+                        HTTP2Setting(parameter: .enablePush, value: 0),
+                        HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
+                    ]))
+                    try sync.addHandler(FrameClientConnectionHandler(authority: authority, maxResponseLength: maxResponseLength, onDraining: drained))
+                }
+            }
+            .connect(host: config.host, port: config.port)
+            .get()
+        let ready = try await channel.eventLoop.submit {
+            let handler = try channel.pipeline.syncOperations.handler(type: FrameClientConnectionHandler.self)
+            return Ready(handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), remotePeer: handler.remotePeer, localPeer: handler.localPeer)
+        }.get()
+        let waiters = phase.withLock { phase -> [Waiter]? in
+            guard case .connecting(let waiters) = phase else { return nil }
+            phase = .ready(ready)
+            return Array(waiters.values)
+        }
+        guard let waiters else {
+            // Shut down while connecting.
+            channel.close(mode: .all, promise: Optional<EventLoopPromise<Void>>.none)
+            return channel
+        }
+        for waiter in waiters { waiter.resume(returning: ready) }
+        return channel
+    }
+
+    /// The connection takes no new calls: they wait for the next one.
+    private func connectionDraining() {
+        phase.withLock { phase in
+            if case .ready = phase { phase = .connecting(waiters: [:]) }
+        }
+    }
+
+    /// Waits before connecting again, in short steps so that a shutdown meanwhile is not kept waiting.
+    private func pause(_ duration: Duration) async {
+        let clock = ContinuousClock()
+        let until = clock.now + duration
+        while clock.now < until, !isShutDown {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+    }
+}
+
+/// A call's requests, handed to its connection's event loop in order.
+struct FrameClientOutbound: ClosableRPCWriterProtocol {
+    typealias Element = RPCRequestPart<[UInt8]>
+    let connection: NIOLoopBound<FrameClientConnectionHandler>
+    let call: FrameClientStream
+
+    func write(_ part: Element) async throws {
+        switch part {
+        case .metadata(let metadata):
+            // Goes with the first message, or with the end of the request.
+            call.pendingMetadata.withLock { $0 = metadata }
+        case .message(let message):
+            try await call.state.reserve(message.count)
+            let connection = connection, call = call
+            if let metadata = call.pendingMetadata.withLock({ $0.take() }) {
+                connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: message, end: false) }
+            } else {
+                connection.eventLoop.execute { connection.value.send(message, of: call) }
+            }
+        }
+    }
+
+    func write(contentsOf parts: some Sequence<Element>) async throws {
+        for part in parts { try await write(part) }
+    }
+
+    func finish() async {
+        let connection = connection, call = call
+        if let metadata = call.pendingMetadata.withLock({ $0.take() }) {
+            connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: nil, end: true) }
+        } else {
+            connection.eventLoop.execute { connection.value.endRequest(of: call) }
+        }
+    }
+
+    /// The request could not be completed: the stream is reset.
+    func finish(throwing error: any Error) async {
+        let connection = connection, call = call
+        connection.eventLoop.execute { connection.value.release(call) }
+    }
+}

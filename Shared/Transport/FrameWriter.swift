@@ -1,0 +1,87 @@
+import NIOCore
+import NIOHTTP2
+
+/// How both sides of Laurel's transport write frames on a connection's
+/// channel: one flush per burst of reads, or per turn of the event loop, so
+/// that many calls' frames share a system call; and the connection's receive
+/// window given back as DATA is read, in steps of a quarter.
+///
+/// Runs only on its connection's event loop.
+final class FrameWriter {
+    /// Window given back once this much of it is used.
+    static let creditThreshold = 16_384
+
+    private(set) var context: ChannelHandlerContext?
+    /// The connection's ends as grpc-swift-nio-transport names them.
+    private(set) var remotePeer = "<unknown>"
+    private(set) var localPeer = "<unknown>"
+    private var reading = false
+    private var needsFlush = false
+    private var flushScheduled = false
+    private var connectionCredit = 0
+
+    func attach(_ context: ChannelHandlerContext) {
+        self.context = context
+        remotePeer = FrameConnectionHandler.describe(context.channel.remoteAddress)
+        localPeer = FrameConnectionHandler.describe(context.channel.localAddress)
+    }
+
+    func detach() { context = nil }
+
+    func write(_ payload: HTTP2Frame.FramePayload, on id: HTTP2StreamID) {
+        guard let context else { return }
+        context.write(NIOAny(HTTP2Frame(streamID: id, payload: payload)), promise: nil)
+        needsFlush = true
+    }
+
+    /// A length-prefixed message in one DATA frame; `state` counts its bytes
+    /// as sent once HTTP/2 has written them (flow control may hold them).
+    func writeMessage(_ message: [UInt8], on id: HTTP2StreamID, endStream: Bool = false, state: FrameStreamState) {
+        guard let context else { return }
+        let promise = context.eventLoop.makePromise(of: Void.self)
+        let count = message.count
+        promise.futureResult.whenComplete { _ in state.sent(count) }
+        let data = GRPCWireFormat.frame(message, allocator: context.channel.allocator)
+        context.write(NIOAny(HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(data), endStream: endStream)))), promise: promise)
+        needsFlush = true
+    }
+
+    /// Without stream channels NIOHTTP2Handler leaves every receive window
+    /// to its user; the connection's is given back here.
+    func received(flowControlled bytes: Int) {
+        connectionCredit += bytes
+        if connectionCredit >= Self.creditThreshold {
+            write(.windowUpdate(windowSizeIncrement: connectionCredit), on: .rootStream)
+            connectionCredit = 0
+        }
+    }
+
+    func readBegan() { reading = true }
+
+    /// The burst of reads is over: what it wrote goes out now.
+    func readCompleted() {
+        reading = false
+        if needsFlush {
+            needsFlush = false
+            context?.flush()
+        }
+    }
+
+    /// Frames written while a burst of reads is handled go out with its
+    /// flush; others are flushed once per turn of the event loop, after the
+    /// frames already queued for it.
+    func scheduleFlush() {
+        needsFlush = true
+        guard !reading, !flushScheduled, let context else { return }
+        flushScheduled = true
+        let writer = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let writer = writer.value
+            writer.flushScheduled = false
+            if writer.needsFlush, let context = writer.context {
+                writer.needsFlush = false
+                context.flush()
+            }
+        }
+    }
+}

@@ -1,0 +1,169 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2Posix
+import LaurelShared
+import Synchronization
+import Testing
+
+/// Laurel's own client transport against both server transports (its own
+/// and grpc-swift-nio-transport's): what gRPC over HTTP/2 asks of a client
+/// beyond a small unary call.
+@Suite struct FrameClientTransportTests {
+    typealias FrameClient = GRPCClient<FrameClientTransport>
+
+    @Test(arguments: TransportChoice.allCases)
+    func metadataStatusesAndMessagesGoBothWays(server: TransportChoice) async throws {
+        try await withEcho(on: server) { client, _ in
+            try await expectMetadataEchoed(on: client)
+            // An error status, its message percent-encoded on the wire.
+            let error = await expectFailure(.failedPrecondition, calling: Echo.fail, with: Array("100% über".utf8), on: client)
+            #expect(error?.message == "100% über")
+            #expect(error.map { Array($0.metadata[stringValues: "reason"]) } == ["BECAUSE"])
+            // A trailers-only answer.
+            await expectFailure(.unimplemented, calling: Echo.method("Nothing"), with: [], on: client)
+        }
+    }
+
+    @Test(arguments: TransportChoice.allCases)
+    func manyCallsAtOnceShareOneConnection(server: TransportChoice) async throws {
+        try await withEcho(on: server) { client, _ in try await expectEchoes(300, atOnceOn: client) }
+    }
+
+    @Test(arguments: TransportChoice.allCases)
+    func megabytesEachWayKeepBothWindowsOpen(server: TransportChoice) async throws {
+        try await withEcho(on: server) { client, _ in
+            let body = (0..<3_000_000).map { UInt8($0 % 253) }
+            try await client.unary(
+                request: ClientRequest(message: body), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: .defaults
+            ) { response in
+                let message = try response.message
+                #expect(message == body)
+            }
+            // 100 answers of 64 KiB in one stream.
+            let count = try await client.serverStreaming(
+                request: ClientRequest(message: Echo.encode(100, 65_536)), descriptor: Echo.expand, serializer: Raw(), deserializer: Raw(), options: .defaults
+            ) { response in
+                var count = 0
+                for try await message in response.messages {
+                    #expect(message.count == 65_536 && message.first == UInt8(count % 251))
+                    count += 1
+                }
+                return count
+            }
+            #expect(count == 100)
+        }
+    }
+
+    @Test(arguments: TransportChoice.allCases)
+    func bothDirectionsStreamAtOnce(server: TransportChoice) async throws {
+        try await withEcho(on: server) { client, _ in
+            let echoed = try await client.bidirectionalStreaming(
+                request: StreamingClientRequest(of: [UInt8].self) { writer in
+                    for n in 0..<50 { try await writer.write([UInt8(n)]) }
+                },
+                descriptor: Echo.bidi, serializer: Raw(), deserializer: Raw(), options: .defaults
+            ) { response in
+                var seen: [UInt8] = []
+                for try await message in response.messages { seen += message }
+                return seen
+            }
+            #expect(echoed == (0..<50).map { UInt8($0) })
+        }
+    }
+
+    @Test(arguments: TransportChoice.allCases)
+    func aDeadlineResetsTheStreamAndReachesTheHandler(server: TransportChoice) async throws {
+        let (events, sink) = AsyncStream.makeStream(of: String.self)
+        try await withEcho(on: server, events: sink) { client, _ in
+            try await expectDeadlineReachesTheHandler(on: client, events: events)
+            // The connection serves on.
+            try await expectEchoes(1, atOnceOn: client)
+        }
+    }
+
+    @Test func withNoServerACallFailsAtOnceOrWhenItsDeadlinePasses() async throws {
+        let port = try await closedPort()
+        try await withFrameClient(port: port) { client in
+            var options = CallOptions.defaults
+            options.waitForReady = false
+            await expectFailure(.unavailable, calling: Echo.unary, with: [], on: client, options: options)
+            options.waitForReady = true
+            options.timeout = .milliseconds(300)
+            await expectFailure(.deadlineExceeded, calling: Echo.unary, with: [], on: client, options: options)
+        }
+    }
+
+    @Test func aCallMadeBeforeTheServerListensIsServedOnceItDoes() async throws {
+        // The server's port is known only once it listens, so the client
+        // starts first against a port picked and freed here, then the server binds it.
+        let port = try await closedPort()
+        try await withFrameClient(port: port) { client in
+            let answer = Task {
+                try await client.unary(
+                    request: ClientRequest(message: [7]), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: .defaults
+                ) { response in try response.message }
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            try await withGRPCServer(
+                transport: FrameServerTransport(.init(host: "127.0.0.1", port: port)), services: [Echo(events: nil, gate: Gate())]
+            ) { _ in
+                let message = try await answer.value
+                #expect(message == [7])
+            }
+        }
+    }
+
+    @Test func aServerShuttingDownFinishesTheOpenCallAndTheClientMovesOn() async throws {
+        let (events, sink) = AsyncStream.makeStream(of: String.self)
+        let gate = Gate()
+        let port = try await closedPort()
+        try await withFrameClient(port: port) { client in
+            try await withGRPCServer(
+                transport: FrameServerTransport(.init(host: "127.0.0.1", port: port)), services: [Echo(events: sink, gate: gate)]
+            ) { server in
+                let gated = Task {
+                    try await client.unary(
+                        request: ClientRequest(message: []), descriptor: Echo.gated, serializer: Raw(), deserializer: Raw(), options: .defaults
+                    ) { response in try response.message }
+                }
+                #expect(await firstEvent(of: events) == "gated waiting")
+                server.beginGracefulShutdown()
+                try await Task.sleep(for: .milliseconds(100))
+                gate.open()
+                let message = try await gated.value
+                #expect(message == Array("through".utf8))
+            }
+            // GOAWAY came and the connection closed: with no server, a call fails as unavailable.
+            var options = CallOptions.defaults
+            options.waitForReady = false
+            await expectFailure(.unavailable, calling: Echo.unary, with: [], on: client, options: options)
+        }
+    }
+
+    // MARK: helpers
+
+    func withFrameClient<Result: Sendable>(port: Int, _ body: (FrameClient) async throws -> Result) async throws -> Result {
+        try await withClient(GRPCClient(transport: FrameClientTransport(.init(host: "127.0.0.1", port: port))), body)
+    }
+
+    func withEcho(
+        on server: TransportChoice, events: AsyncStream<String>.Continuation? = nil,
+        _ body: (_ client: FrameClient, _ port: Int) async throws -> Void
+    ) async throws {
+        let echo = Echo(events: events, gate: Gate())
+        switch server {
+        case .frames:
+            try await withGRPCServer(transport: FrameServerTransport(.init(host: "127.0.0.1", port: 0)), services: [echo]) { server in
+                guard let port = await server.transport.listeningAddress?.port else { throw HarnessFailure("server did not bind") }
+                try await withFrameClient(port: port) { client in try await body(client, port) }
+            }
+        case .nio:
+            try await withGRPCServer(
+                transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext), services: [echo]
+            ) { server in
+                guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
+                try await withFrameClient(port: port) { client in try await body(client, port) }
+            }
+        }
+    }
+}
