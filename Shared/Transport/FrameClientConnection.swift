@@ -106,10 +106,17 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         switch frame.payload {
         case .headers(let headers): receive(headers, on: frame.streamID)
         case .data(let data): receive(data, on: frame.streamID)
-        case .goAway:
-            // Streams above its last id were never seen: HTTP/2 closes them
-            // (refused, so UNAVAILABLE); the rest finish here. New calls go
-            // to the next connection.
+        case .goAway(let lastStreamID, _, _):
+            // Calls above its last id were never processed: they fail
+            // UNAVAILABLE, safe to make again. The rest finish here; new
+            // calls go to the next connection.
+            for (id, stream) in streams where id > lastStreamID {
+                streams.removeValue(forKey: id)
+                ids.removeValue(forKey: ObjectIdentifier(stream.call))
+                stream.call.continuation.finish(throwing: RPCError(
+                    code: .unavailable, message: "\(remotePeer) is closing the connection and did not process the call"))
+                stream.call.state.close(cancelled: true)
+            }
             startDraining()
             if streams.isEmpty { context.close(promise: nil) }
         default: break
