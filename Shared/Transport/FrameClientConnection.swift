@@ -12,7 +12,8 @@ final class FrameClientStream: Sendable {
     let descriptor: MethodDescriptor
     let inbound: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>
     let continuation: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation
-    /// Answers' unsent bytes do not apply here; requests' do.
+    /// The request's unsent bytes (a large request waits while the server
+    /// reads slowly) and whether the stream is still open.
     let state = FrameStreamState()
     /// The request headers, held until the first message or the end of the
     /// request so that both go to the event loop together.
@@ -52,7 +53,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     private var ids: [ObjectIdentifier: HTTP2StreamID] = [:]
     private var nextStreamID = HTTP2StreamID(1)
     private let writer = FrameWriter()
-    private(set) var draining = false
+    private var draining = false
     var remotePeer: String { writer.remotePeer }
     var localPeer: String { writer.localPeer }
 
@@ -87,14 +88,9 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent {
-            if let stream = streams.removeValue(forKey: closed.streamID) {
-                ids.removeValue(forKey: ObjectIdentifier(stream.call))
-                // Reset before the status arrived.
-                let code: RPCError.Code = closed.reason == .refusedStream ? .unavailable : .cancelled
-                stream.call.continuation.finish(throwing: RPCError(
-                    code: code, message: "the server reset the stream (\(closed.reason.map { "\($0)" } ?? "no reason"))"))
-                stream.call.state.close(cancelled: true)
-            }
+            // Reset before the status arrived.
+            let code: RPCError.Code = closed.reason == .refusedStream ? .unavailable : .cancelled
+            fail(closed.streamID, RPCError(code: code, message: "the server reset the stream (\(closed.reason.map { "\($0)" } ?? "no reason"))"))
         } else {
             context.fireUserInboundEventTriggered(event)
         }
@@ -110,12 +106,8 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
             // Calls above its last id were never processed: they fail
             // UNAVAILABLE, safe to make again. The rest finish here; new
             // calls go to the next connection.
-            for (id, stream) in streams where id > lastStreamID {
-                streams.removeValue(forKey: id)
-                ids.removeValue(forKey: ObjectIdentifier(stream.call))
-                stream.call.continuation.finish(throwing: RPCError(
-                    code: .unavailable, message: "\(remotePeer) is closing the connection and did not process the call"))
-                stream.call.state.close(cancelled: true)
+            for id in streams.keys where id > lastStreamID {
+                fail(id, RPCError(code: .unavailable, message: "\(remotePeer) is closing the connection and did not process the call"))
             }
             startDraining()
             if streams.isEmpty { context.close(promise: nil) }
@@ -229,10 +221,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
             case .tooLong(let length): "the answer is \(length) bytes, over the limit of \(maxResponseLength)"
             }
             write(.rstStream(.cancel), on: id)
-            streams.removeValue(forKey: id)
-            ids.removeValue(forKey: ObjectIdentifier(stream.call))
-            stream.call.continuation.finish(throwing: RPCError(code: .internalError, message: message))
-            stream.call.state.close(cancelled: true)
+            fail(id, RPCError(code: .internalError, message: message))
             return closeIfDrained()
         }
         streams[id] = stream
@@ -249,14 +238,16 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
+    /// The call on `id` ends with `error`, its answer incomplete.
+    private func fail(_ id: HTTP2StreamID, _ error: RPCError) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        ids.removeValue(forKey: ObjectIdentifier(stream.call))
+        stream.call.continuation.finish(throwing: error)
+        stream.call.state.close(cancelled: true)
+    }
+
     private func failAll(_ error: RPCError) {
-        let open = streams
-        streams = [:]
-        ids = [:]
-        for stream in open.values {
-            stream.call.continuation.finish(throwing: error)
-            stream.call.state.close(cancelled: true)
-        }
+        for id in streams.keys { fail(id, error) }
         startDraining()
     }
 
