@@ -24,6 +24,14 @@ public struct ErrorMappingInterceptor: ServerInterceptor {
         } catch {
             throw map(error, method: method)
         }
+        // An interceptor inside this one (access, request size, deadlines)
+        // does not see a handler's error thrown: GRPCCore turns what leaves
+        // each interceptor into a failed response, and an error it cannot
+        // convert into UNKNOWN with an empty message and the error as its
+        // cause. That one is mapped here as if thrown.
+        if case .failure(let failed) = response.accepted, failed.code == .unknown, failed.message.isEmpty, let cause = failed.cause {
+            response = StreamingServerResponse(error: Self.rpcError(map(cause, method: method)))
+        }
         let logger = self.logger
         response.wrapProducer { writer, producer in
             do {
@@ -33,6 +41,14 @@ public struct ErrorMappingInterceptor: ServerInterceptor {
             }
         }
         return response
+    }
+
+    private static func rpcError(_ error: any Error) -> RPCError {
+        switch error {
+        case let error as RPCError: error
+        case let error as any RPCErrorConvertible: RPCError(error)
+        default: RPCError(code: .internalError, message: "internal error")
+        }
     }
 
     private func map(_ error: any Error, method: String) -> any Error {
