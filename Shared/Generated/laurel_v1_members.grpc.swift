@@ -591,7 +591,8 @@ extension Laurel_V1_MemberService {
         /// > redemptions, oldest first, then live as they happen. Events are stored:
         /// > reconnecting with the cursor of the last event received misses nothing
         /// > and repeats nothing. Partners see only their own members' events. The
-        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        /// > stream ends (OK) when the service shuts down gracefully, and
+        /// > DEADLINE_EXCEEDED when the call's deadline passes; reconnect then.
         ///
         /// - Parameters:
         ///   - request: A streaming request of `Laurel_V1_WatchMemberEventsRequest` messages.
@@ -948,7 +949,8 @@ extension Laurel_V1_MemberService {
         /// > redemptions, oldest first, then live as they happen. Events are stored:
         /// > reconnecting with the cursor of the last event received misses nothing
         /// > and repeats nothing. Partners see only their own members' events. The
-        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        /// > stream ends (OK) when the service shuts down gracefully, and
+        /// > DEADLINE_EXCEEDED when the call's deadline passes; reconnect then.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Laurel_V1_WatchMemberEventsRequest` message.
@@ -1303,7 +1305,8 @@ extension Laurel_V1_MemberService {
         /// > redemptions, oldest first, then live as they happen. Events are stored:
         /// > reconnecting with the cursor of the last event received misses nothing
         /// > and repeats nothing. Partners see only their own members' events. The
-        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        /// > stream ends (OK) when the service shuts down gracefully, and
+        /// > DEADLINE_EXCEEDED when the call's deadline passes; reconnect then.
         ///
         /// - Parameters:
         ///   - request: A `Laurel_V1_WatchMemberEventsRequest` message.
@@ -2422,7 +2425,8 @@ extension Laurel_V1_MemberService {
         /// > redemptions, oldest first, then live as they happen. Events are stored:
         /// > reconnecting with the cursor of the last event received misses nothing
         /// > and repeats nothing. Partners see only their own members' events. The
-        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        /// > stream ends (OK) when the service shuts down gracefully, and
+        /// > DEADLINE_EXCEEDED when the call's deadline passes; reconnect then.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Laurel_V1_WatchMemberEventsRequest` message.
@@ -3047,7 +3051,8 @@ extension Laurel_V1_MemberService {
         /// > redemptions, oldest first, then live as they happen. Events are stored:
         /// > reconnecting with the cursor of the last event received misses nothing
         /// > and repeats nothing. Partners see only their own members' events. The
-        /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+        /// > stream ends (OK) when the service shuts down gracefully, and
+        /// > DEADLINE_EXCEEDED when the call's deadline passes; reconnect then.
         ///
         /// - Parameters:
         ///   - request: A request containing a single `Laurel_V1_WatchMemberEventsRequest` message.
@@ -3615,7 +3620,8 @@ extension Laurel_V1_MemberService.ClientProtocol {
     /// > redemptions, oldest first, then live as they happen. Events are stored:
     /// > reconnecting with the cursor of the last event received misses nothing
     /// > and repeats nothing. Partners see only their own members' events. The
-    /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+    /// > stream ends (OK) when the service shuts down gracefully, and
+    /// > DEADLINE_EXCEEDED when the call's deadline passes; reconnect then.
     ///
     /// - Parameters:
     ///   - request: A request containing a single `Laurel_V1_WatchMemberEventsRequest` message.
@@ -4222,7 +4228,8 @@ extension Laurel_V1_MemberService.ClientProtocol {
     /// > redemptions, oldest first, then live as they happen. Events are stored:
     /// > reconnecting with the cursor of the last event received misses nothing
     /// > and repeats nothing. Partners see only their own members' events. The
-    /// > stream ends (OK) when the service shuts down gracefully; reconnect then.
+    /// > stream ends (OK) when the service shuts down gracefully, and
+    /// > DEADLINE_EXCEEDED when the call's deadline passes; reconnect then.
     ///
     /// - Parameters:
     ///   - message: request message to send.

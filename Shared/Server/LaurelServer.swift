@@ -45,6 +45,7 @@ extension ServerOptions {
                 authenticator: authenticator, policy: access,
                 limiter: RateLimiter(.init(defaultRate: rateLimitPerSecond, defaultBurst: rateLimitBurst))),
             RequestSizeInterceptor(maxBytes: maxRequestBytes),
+            CallDeadlineInterceptor(),
         ]
     }
 }

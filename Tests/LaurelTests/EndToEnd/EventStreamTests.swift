@@ -133,6 +133,26 @@ import Testing
         await laurel.stop()
     }
 
+    @Test func aStreamWhoseDeadlinePassesEndsDeadlineExceeded() async throws {
+        let accounts = MemberAccounts(database: try .inMemory())
+        try await withServer([MemberServiceHandler(accounts: accounts)]) { client, _ in
+            let members = MembersClient(wrapping: client)
+            _ = try await members.enrollMember(.with { $0.externalID = "d-1" })
+            // The deadline as the server sees it, with none kept by this
+            // client: what reaches it is what the server ends the call with.
+            let started = ContinuousClock.now
+            do {
+                try await members.watchMemberEvents(.init(), metadata: ["grpc-timeout": "300m"]) { response in
+                    for try await _ in response.messages {}
+                }
+                Issue.record("the stream ended OK")
+            } catch let error as RPCError {
+                #expect(error.code == .deadlineExceeded, "\(error)")
+            }
+            #expect(ContinuousClock.now - started >= .milliseconds(300))
+        }
+    }
+
     @Test func aCancelledWatchStopsFollowing() async throws {
         let accounts = MemberAccounts(database: try .inMemory())
         try await withServer([MemberServiceHandler(accounts: accounts)]) { client, _ in

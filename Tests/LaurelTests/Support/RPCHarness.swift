@@ -21,12 +21,12 @@ struct HarnessFailure: Error, CustomStringConvertible {
 
 /// Serves `services` on 127.0.0.1 at a free port, over the transport the
 /// executables use by default (or the one `LAUREL_TEST_TRANSPORT` names),
-/// with the error mapping they use, for the duration of `body`.
+/// with the error mapping and call deadlines they use, for the duration of `body`.
 func withServer<Result: Sendable>(
     _ services: [any RegistrableRPCService],
     _ body: (_ client: Client, _ port: Int) async throws -> Result
 ) async throws -> Result {
-    let interceptors: [any ServerInterceptor] = [ErrorMappingInterceptor(logger: Logger(label: "laurel-tests"))]
+    let interceptors: [any ServerInterceptor] = [ErrorMappingInterceptor(logger: Logger(label: "laurel-tests")), CallDeadlineInterceptor()]
     switch TransportChoice.underTest {
     case .nio:
         return try await withGRPCServer(

@@ -239,5 +239,7 @@ public struct MemberServiceHandler: Laurel_V1_MemberService.SimpleServiceProtoco
         } onCancelRPC: {
             follower.cancel()
         }
+        // Ended by the call's deadline rather than by a graceful shutdown (OK).
+        if CallDeadline.passed { throw RPCError(code: .deadlineExceeded, message: "the call's deadline passed") }
     }
 }
