@@ -32,7 +32,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
     public var groupCommitBatch: Int = Environment.int("LAUREL_GROUP_COMMIT_BATCH") ?? 256
 
     @Option(help: "HTTP/2 transport of the gRPC server: frames (Laurel's own, every stream on its connection's channel, the default; see docs/performance.md) or nio (grpc-swift-nio-transport's) (env LAUREL_TRANSPORT).")
-    public var transport: TransportChoice = Environment.string("LAUREL_TRANSPORT").flatMap(TransportChoice.init(rawValue:)) ?? .default
+    public var transport: TransportChoice = TransportChoice.environment("LAUREL_TRANSPORT")
 
     public init() {}
 
@@ -43,9 +43,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         guard rateLimitPerSecond >= 0, rateLimitBurst >= 0 else { throw ValidationError("rate limits must not be negative") }
         guard (1024...67_108_864).contains(maxRequestBytes) else { throw ValidationError("--max-request-bytes must be 1024...67108864") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
-        if let text = Environment.string("LAUREL_TRANSPORT"), TransportChoice(rawValue: text) == nil {
-            throw ValidationError("LAUREL_TRANSPORT must be one of \(TransportChoice.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        try TransportChoice.validateEnvironment("LAUREL_TRANSPORT")
         guard (1...10_000).contains(groupCommitBatch) else { throw ValidationError("--group-commit-batch must be 1...10000") }
     }
 

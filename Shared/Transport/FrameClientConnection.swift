@@ -47,7 +47,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     private let maxResponseLength: Int
     /// Told once, when the connection can take no more calls (GOAWAY or closed).
     private let onDraining: @Sendable () -> Void
-    private var context: ChannelHandlerContext?
+    private var context: ChannelHandlerContext? { writer.context }
     private var streams: [HTTP2StreamID: OpenStream] = [:]
     /// The id of each call's stream, once it has one.
     private var ids: [ObjectIdentifier: HTTP2StreamID] = [:]
@@ -64,13 +64,11 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
         writer.attach(context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         failAll(RPCError(code: .unavailable, message: "the connection to \(remotePeer) closed"))
-        self.context = nil
         writer.detach()
     }
 

@@ -45,7 +45,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     private let maxRequestLength: Int
     private let start: @Sendable (FrameStreamStart) -> Void
     private var streams: [HTTP2StreamID: OpenStream] = [:]
-    private var context: ChannelHandlerContext?
+    private var context: ChannelHandlerContext? { writer.context }
     private var remotePeer: String { writer.remotePeer }
     private var localPeer: String { writer.localPeer }
     private let writer = FrameWriter()
@@ -59,13 +59,11 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
         writer.attach(context)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         closeAll()
-        self.context = nil
         writer.detach()
     }
 
@@ -334,16 +332,6 @@ final class FrameConnectionHandler: ChannelInboundHandler {
 
     private func scheduleFlush() {
         writer.scheduleFlush()
-    }
-
-    /// A peer as grpc-swift-nio-transport names it: `ipv4:host:port`, `ipv6:[host]:port`, `unix:path`.
-    static func describe(_ address: SocketAddress?) -> String {
-        switch address {
-        case .v4?: "ipv4:\(address?.hostAndPort ?? "")"
-        case .v6?: "ipv6:\(address?.hostAndPort ?? "")"
-        case .unixDomainSocket?: "unix:\(address?.pathname ?? "")"
-        case nil: "<unknown>"
-        }
     }
 }
 

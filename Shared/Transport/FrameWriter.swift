@@ -22,8 +22,8 @@ final class FrameWriter {
 
     func attach(_ context: ChannelHandlerContext) {
         self.context = context
-        remotePeer = FrameConnectionHandler.describe(context.channel.remoteAddress)
-        localPeer = FrameConnectionHandler.describe(context.channel.localAddress)
+        remotePeer = Self.describe(context.channel.remoteAddress)
+        localPeer = Self.describe(context.channel.localAddress)
     }
 
     func detach() { context = nil }
@@ -82,6 +82,16 @@ final class FrameWriter {
                 writer.needsFlush = false
                 context.flush()
             }
+        }
+    }
+
+    /// A peer as grpc-swift-nio-transport names it: `ipv4:host:port`, `ipv6:[host]:port`, `unix:path`.
+    private static func describe(_ address: SocketAddress?) -> String {
+        switch address {
+        case .v4?: "ipv4:\(address?.hostAndPort ?? "")"
+        case .v6?: "ipv6:\(address?.hostAndPort ?? "")"
+        case .unixDomainSocket?: "unix:\(address?.pathname ?? "")"
+        case nil: "<unknown>"
         }
     }
 }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import NIOCore
@@ -12,6 +13,19 @@ public enum TransportChoice: String, CaseIterable, Sendable {
 
     /// What a server runs on unless told otherwise.
     public static let `default` = TransportChoice.frames
+
+    /// The choice environment variable `name` makes, or the default.
+    public static func environment(_ name: String) -> TransportChoice {
+        Environment.string(name).flatMap(TransportChoice.init(rawValue:)) ?? .default
+    }
+
+    /// Refuses a value of `name` that names no transport, rather than
+    /// falling back to the default unnoticed.
+    public static func validateEnvironment(_ name: String) throws {
+        if let text = Environment.string(name), TransportChoice(rawValue: text) == nil {
+            throw ValidationError("\(name) must be one of \(allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+    }
 }
 
 /// A server transport that can say where it listens.

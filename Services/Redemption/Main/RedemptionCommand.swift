@@ -35,7 +35,7 @@ struct RedemptionCommand: AsyncParsableCommand {
     var recoverySeconds: Int = Environment.int("LAUREL_RECOVERY_SECONDS") ?? 10
 
     @Option(name: .customLong("peer-transport"), help: "HTTP/2 transport of the calls to members and catalog: frames (Laurel's own, the default) or nio (grpc-swift-nio-transport's) (env LAUREL_PEER_TRANSPORT).")
-    var peerTransport: TransportChoice = Environment.string("LAUREL_PEER_TRANSPORT").flatMap(TransportChoice.init(rawValue:)) ?? .default
+    var peerTransport: TransportChoice = TransportChoice.environment("LAUREL_PEER_TRANSPORT")
 
     @Option(name: .customLong("recovery-idle-seconds"), help: "A saga untouched this long is someone's crash, and is finished by recovery; default 4 peer timeouts, at least 30 (env LAUREL_RECOVERY_IDLE_SECONDS).")
     var recoveryIdleSeconds: Int64?
@@ -58,9 +58,7 @@ struct RedemptionCommand: AsyncParsableCommand {
     func validate() throws {
         _ = try serviceKey()
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0...65535") }
-        if let text = Environment.string("LAUREL_PEER_TRANSPORT"), TransportChoice(rawValue: text) == nil {
-            throw ValidationError("LAUREL_PEER_TRANSPORT must be one of \(TransportChoice.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+        try TransportChoice.validateEnvironment("LAUREL_PEER_TRANSPORT")
         guard peerTimeoutMilliseconds > 0 else { throw ValidationError("--peer-timeout-ms must be positive") }
         guard (1...604_800).contains(holdSeconds) else { throw ValidationError("--hold-seconds must be 1...604800") }
         guard recoverySeconds > 0 else { throw ValidationError("--recovery-seconds must be positive") }

@@ -150,20 +150,8 @@ import Testing
         on server: TransportChoice, events: AsyncStream<String>.Continuation? = nil,
         _ body: (_ client: FrameClient, _ port: Int) async throws -> Void
     ) async throws {
-        let echo = Echo(events: events, gate: Gate())
-        switch server {
-        case .frames:
-            try await withGRPCServer(transport: FrameServerTransport(.init(host: "127.0.0.1", port: 0)), services: [echo]) { server in
-                guard let port = await server.transport.listeningAddress?.port else { throw HarnessFailure("server did not bind") }
-                try await withFrameClient(port: port) { client in try await body(client, port) }
-            }
-        case .nio:
-            try await withGRPCServer(
-                transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext), services: [echo]
-            ) { server in
-                guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
-                try await withFrameClient(port: port) { client in try await body(client, port) }
-            }
+        try await serve([Echo(events: events, gate: Gate())], on: server) { port in
+            try await withFrameClient(port: port) { client in try await body(client, port) }
         }
     }
 }

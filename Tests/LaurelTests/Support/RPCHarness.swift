@@ -26,15 +26,25 @@ func withServer<Result: Sendable>(
     _ services: [any RegistrableRPCService],
     _ body: (_ client: Client, _ port: Int) async throws -> Result
 ) async throws -> Result {
+    try await serve(services, on: .underTest) { port in
+        try await withClient(port: port) { client in try await body(client, port) }
+    }
+}
+
+/// Serves `services` on 127.0.0.1 at a free port over `transport`, with the
+/// executables' error mapping and call deadlines; `body` gets the port.
+func serve<Result: Sendable>(
+    _ services: [any RegistrableRPCService], on transport: TransportChoice, _ body: (_ port: Int) async throws -> Result
+) async throws -> Result {
     let interceptors: [any ServerInterceptor] = [ErrorMappingInterceptor(logger: Logger(label: "laurel-tests")), CallDeadlineInterceptor()]
-    switch TransportChoice.underTest {
+    switch transport {
     case .nio:
         return try await withGRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
             services: services, interceptors: interceptors
         ) { server in
             guard let port = try await server.listeningAddress?.ipv4?.port else { throw HarnessFailure("server did not bind") }
-            return try await withClient(port: port) { client in try await body(client, port) }
+            return try await body(port)
         }
     case .frames:
         return try await withGRPCServer(
@@ -42,7 +52,7 @@ func withServer<Result: Sendable>(
             services: services, interceptors: interceptors
         ) { server in
             guard let port = await server.transport.listeningAddress?.port else { throw HarnessFailure("server did not bind") }
-            return try await withClient(port: port) { client in try await body(client, port) }
+            return try await body(port)
         }
     }
 }
