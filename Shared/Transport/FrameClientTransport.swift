@@ -126,6 +126,58 @@ public final class FrameClientTransport: ClientTransport {
             ClientContext(descriptor: descriptor, remotePeer: ready.remotePeer, localPeer: ready.localPeer))
     }
 
+    /// A unary call's answer as `unary` reads it.
+    public struct UnaryAnswer: Sendable {
+        /// The answer's initial metadata; empty for a trailers-only answer.
+        public var metadata: Metadata = [:]
+        /// The answer's one message; nil when the call failed.
+        public var message: [UInt8]?
+        public var status = Status(code: .unknown, message: "")
+        public var trailers: Metadata = [:]
+    }
+
+    /// A unary call straight on the connection, without GRPCCore's client: the
+    /// request's headers, message and end go to the event loop in one trip,
+    /// and the answer is read off its stream. GRPCCore's client spends a task
+    /// group, a writer task and an async sequence per call, most of a small
+    /// call's CPU on the client side; a caller that must leave the machine to
+    /// the server (laurel-bench) uses this instead. `metadata` goes as it is:
+    /// no interceptors run and no deadline is sent. Cancelling the calling
+    /// task ends the call and resets its stream.
+    public func unary(
+        _ descriptor: MethodDescriptor, metadata: Metadata, request: [UInt8], waitForReady: Bool = true
+    ) async throws -> UnaryAnswer {
+        let connection = try await readyConnection(waitForReady: waitForReady).handler
+        let call = FrameClientStream(descriptor: descriptor)
+        try await call.state.reserve(request.count)
+        connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: request, end: true) }
+        var answer = UnaryAnswer()
+        do {
+            for try await part in call.inbound {
+                switch part {
+                case .metadata(let metadata):
+                    answer.metadata = metadata
+                case .message(let message):
+                    guard answer.message == nil else {
+                        throw RPCError(code: .internalError, message: "the server sent more than one message in a unary answer")
+                    }
+                    answer.message = message
+                case .status(let status, let trailers):
+                    // The connection has already let go of the stream.
+                    answer.status = status
+                    answer.trailers = trailers
+                    return answer
+                }
+            }
+        } catch {
+            connection.eventLoop.execute { connection.value.release(call) }
+            throw error
+        }
+        // The stream ended without a status: the task was cancelled.
+        connection.eventLoop.execute { connection.value.release(call) }
+        throw RPCError(code: .cancelled, message: "the call was cancelled")
+    }
+
     private var isShutDown: Bool {
         phase.withLock { if case .shutDown = $0 { true } else { false } }
     }

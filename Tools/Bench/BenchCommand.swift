@@ -32,8 +32,8 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "HTTP/2 connections per service.") var connections: Int = 4
     @Option(
         name: .customLong("client-transport"),
-        help: "HTTP/2 transport of the bench's gRPC clients: frames (Laurel's own, which costs the shared cores least) or nio (grpc-swift-nio-transport's).")
-    var clientTransport: TransportChoice = .frames
+        help: "How the bench calls: direct (unary calls straight on Laurel's transport, the least client CPU per call), frames (grpc-swift-2's clients on Laurel's transport) or nio (on grpc-swift-nio-transport).")
+    var clientTransport: BenchClient = .direct
     @Option(name: .customLong("member-count"), help: "Members to enrol before the run.") var memberCount: Int = 1_000
     @Option(help: "Start calls at this many per second instead of as fast as answers come (open loop); latency is then counted from when each call was due, so a stall shows up in it.")
     var rate: Int?
@@ -52,40 +52,57 @@ struct BenchCommand: AsyncParsableCommand {
     func run() async throws {
         let key = try String(contentsOfFile: apiKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         switch clientTransport {
-        case .frames: try await run { makeFramePeerClient($0, apiKey: key) }
-        case .nio: try await run { try makePeerClient($0, apiKey: key) }
+        case .direct:
+            try await run(
+                connect: { address in FrameClientTransport(.init(host: address.host, port: address.port)) },
+                run: { try await $0.connect() }, shutDown: { $0.beginGracefulShutdown() },
+                caller: { DirectCaller(transport: $0, apiKey: key) })
+        case .frames:
+            try await runClients { makeFramePeerClient($0, apiKey: key) }
+        case .nio:
+            try await runClients { try makePeerClient($0, apiKey: key) }
         }
     }
 
-    func run<Transport: ClientTransport>(_ makeClient: (PeerAddress) throws -> GRPCClient<Transport>) async throws {
-        func clients(_ address: PeerAddress) throws -> [GRPCClient<Transport>] {
-            try (0..<max(1, connections)).map { _ in try makeClient(address) }
-        }
-        let members = try clients(membersAddress)
-        let catalog = try clients(catalogAddress)
-        let redemption = try clients(redemptionAddress)
-        try await withThrowingDiscardingTaskGroup { group in
-            for client in members + catalog + redemption {
-                group.addTask { try await client.runConnections() }
-            }
-            defer { for client in members + catalog + redemption { client.beginGracefulShutdown() } }
+    func runClients<Transport: ClientTransport>(_ makeClient: @escaping (PeerAddress) throws -> GRPCClient<Transport>) async throws {
+        try await run(
+            connect: makeClient, run: { try await $0.runConnections() }, shutDown: { $0.beginGracefulShutdown() },
+            caller: { GRPCCaller(client: $0) })
+    }
 
-            let fixture = try await Fixture.prepare(
-                members: Laurel_V1_MemberService.Client(wrapping: members[0]),
-                catalog: Laurel_V1_CatalogService.Client(wrapping: catalog[0]),
-                count: memberCount)
+    /// Makes `connections` connections to each service, runs the scenario
+    /// over them and prints its result.
+    func run<Connection: Sendable, C: Caller>(
+        connect: (PeerAddress) throws -> Connection,
+        run: @escaping @Sendable (Connection) async throws -> Void,
+        shutDown: (Connection) -> Void,
+        caller: (Connection) -> C
+    ) async throws {
+        func connections(_ address: PeerAddress) throws -> [Connection] {
+            try (0..<max(1, self.connections)).map { _ in try connect(address) }
+        }
+        let members = try connections(membersAddress)
+        let catalog = try connections(catalogAddress)
+        let redemption = try connections(redemptionAddress)
+        try await withThrowingDiscardingTaskGroup { group in
+            for connection in members + catalog + redemption {
+                group.addTask { try await run(connection) }
+            }
+            defer { for connection in members + catalog + redemption { shutDown(connection) } }
+
+            let fixture = try await Fixture.prepare(members: caller(members[0]), catalog: caller(catalog[0]), count: memberCount)
             let workers = (0..<concurrency).map { index in
                 Worker(
                     index: index, fixture: fixture,
-                    members: Laurel_V1_MemberService.Client(wrapping: members[index % members.count]),
-                    redemption: Laurel_V1_RedemptionService.Client(wrapping: redemption[index % redemption.count]))
+                    members: caller(members[index % members.count]),
+                    redemption: caller(redemption[index % redemption.count]))
             }
             let result = try await measure(workers)
             print(result.json)
         }
     }
 
-    func measure<Transport: ClientTransport>(_ workers: [Worker<Transport>]) async throws -> BenchResult {
+    func measure<C: Caller>(_ workers: [Worker<C>]) async throws -> BenchResult {
         let scenario = self.scenario
         let clock = ContinuousClock()
         let start = clock.now
@@ -223,29 +240,34 @@ struct Fixture: Sendable {
     let rewardId: String
     let run: String
 
-    static func prepare<Transport: ClientTransport>(
-        members: Laurel_V1_MemberService.Client<Transport>,
-        catalog: Laurel_V1_CatalogService.Client<Transport>,
-        count: Int
-    ) async throws -> Fixture {
+    static func prepare(members: some Caller, catalog: some Caller, count: Int) async throws -> Fixture {
         let run = Identifier.randomBase32(count: 8)
-        let reward = try await catalog.createReward(.with {
-            $0.sku = "BENCH-\(run)"
-            $0.name = "Benchmark reward"
-            $0.kind = .exclusiveAccess
-            $0.costPoints = 1
-            $0.unlimitedStock = true
-        }).reward.rewardID
+        let reward = try await catalog.call(
+            Laurel_V1_CatalogService.Method.CreateReward.descriptor,
+            Laurel_V1_CreateRewardRequest.with {
+                $0.sku = "BENCH-\(run)"
+                $0.name = "Benchmark reward"
+                $0.kind = .exclusiveAccess
+                $0.costPoints = 1
+                $0.unlimitedStock = true
+            }, answer: Laurel_V1_CreateRewardResponse.self
+        ).reward.rewardID
         let ids = try await withThrowingTaskGroup(of: [String].self) { group in
             let batches = stride(from: 0, to: count, by: max(1, count / 16)).map { $0..<min(count, $0 + max(1, count / 16)) }
             for batch in batches {
                 group.addTask {
                     var ids: [String] = []
                     for i in batch {
-                        let id = try await members.enrollMember(.with { $0.externalID = "bench-\(run)-\(i)" }).member.memberID
-                        _ = try await members.adjustPoints(.with {
-                            $0.memberID = id; $0.delta = 1_000_000; $0.reason = "benchmark"; $0.requestID = "bench-\(run)-\(i)"
-                        })
+                        let id = try await members.call(
+                            Laurel_V1_MemberService.Method.EnrollMember.descriptor,
+                            Laurel_V1_EnrollMemberRequest.with { $0.externalID = "bench-\(run)-\(i)" },
+                            answer: Laurel_V1_EnrollMemberResponse.self
+                        ).member.memberID
+                        _ = try await members.call(
+                            Laurel_V1_MemberService.Method.AdjustPoints.descriptor,
+                            Laurel_V1_AdjustPointsRequest.with {
+                                $0.memberID = id; $0.delta = 1_000_000; $0.reason = "benchmark"; $0.requestID = "bench-\(run)-\(i)"
+                            }, answer: Laurel_V1_AdjustPointsResponse.self)
                         ids.append(id)
                     }
                     return ids
@@ -257,11 +279,11 @@ struct Fixture: Sendable {
     }
 }
 
-struct Worker<Transport: ClientTransport>: Sendable {
+struct Worker<C: Caller>: Sendable {
     let index: Int
     let fixture: Fixture
-    let members: Laurel_V1_MemberService.Client<Transport>
-    let redemption: Laurel_V1_RedemptionService.Client<Transport>
+    let members: C
+    let redemption: C
 
     /// One call of the scenario (a checkout is a balance look-up, a purchase
     /// and, one time in ten, a redemption); false if any call failed.
@@ -271,13 +293,13 @@ struct Worker<Transport: ClientTransport>: Sendable {
         do {
             switch scenario {
             case .getBalance:
-                _ = try await members.getBalance(.with { $0.memberID = member })
+                _ = try await balance(member)
             case .recordPurchase:
                 _ = try await purchase(member, key)
             case .redeem:
                 _ = try await redeem(member, key)
             case .checkout:
-                _ = try await members.getBalance(.with { $0.memberID = member })
+                _ = try await balance(member)
                 _ = try await purchase(member, key)
                 if iteration % 10 == 0 { _ = try await redeem(member, key) }
             }
@@ -287,20 +309,30 @@ struct Worker<Transport: ClientTransport>: Sendable {
         }
     }
 
+    func balance(_ member: String) async throws -> Laurel_V1_GetBalanceResponse {
+        try await members.call(
+            Laurel_V1_MemberService.Method.GetBalance.descriptor, Laurel_V1_GetBalanceRequest.with { $0.memberID = member },
+            answer: Laurel_V1_GetBalanceResponse.self)
+    }
+
     func purchase(_ member: String, _ key: String) async throws -> Laurel_V1_RecordPurchaseResponse {
-        try await members.recordPurchase(.with {
-            $0.memberID = member
-            $0.orderID = "order-\(key)"
-            $0.amount = .with { $0.currencyCode = "USD"; $0.minorUnits = 2_599 }
-        })
+        try await members.call(
+            Laurel_V1_MemberService.Method.RecordPurchase.descriptor,
+            Laurel_V1_RecordPurchaseRequest.with {
+                $0.memberID = member
+                $0.orderID = "order-\(key)"
+                $0.amount = .with { $0.currencyCode = "USD"; $0.minorUnits = 2_599 }
+            }, answer: Laurel_V1_RecordPurchaseResponse.self)
     }
 
     func redeem(_ member: String, _ key: String) async throws -> Laurel_V1_RedeemResponse {
-        try await redemption.redeem(.with {
-            $0.memberID = member
-            $0.rewardID = fixture.rewardId
-            $0.quantity = 1
-            $0.idempotencyKey = "redeem-\(key)"
-        })
+        try await redemption.call(
+            Laurel_V1_RedemptionService.Method.Redeem.descriptor,
+            Laurel_V1_RedeemRequest.with {
+                $0.memberID = member
+                $0.rewardID = fixture.rewardId
+                $0.quantity = 1
+                $0.idempotencyKey = "redeem-\(key)"
+            }, answer: Laurel_V1_RedeemResponse.self)
     }
 }

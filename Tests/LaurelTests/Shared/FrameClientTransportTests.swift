@@ -140,6 +140,58 @@ import Testing
         }
     }
 
+    /// `FrameClientTransport.unary`, the way laurel-bench calls without
+    /// GRPCCore's client: answers, statuses and metadata as they came, a
+    /// trailers-only answer, calls at once, and a cancelled call's stream
+    /// reset so that the server's handler hears of it.
+    @Test(arguments: TransportChoice.allCases)
+    func unaryCallsStraightOnTheTransport(server: TransportChoice) async throws {
+        let (events, sink) = AsyncStream.makeStream(of: String.self)
+        try await serve([Echo(events: sink, gate: Gate())], on: server) { port in
+            let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port))
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await transport.connect() }
+                defer { transport.beginGracefulShutdown() }
+
+                let echoed = try await transport.unary(Echo.unary, metadata: ["echo-a": "b", "other": "c"], request: [1, 2, 3])
+                #expect(echoed.status.code == .ok)
+                #expect(echoed.message == [1, 2, 3])
+                #expect(Array(echoed.metadata[stringValues: "echo-a"]) == ["b"])
+                #expect(Array(echoed.trailers[stringValues: "echo-a"]) == ["b"])
+                #expect(Array(echoed.metadata[stringValues: "other"]).isEmpty)
+
+                let failed = try await transport.unary(Echo.fail, metadata: [:], request: Array("100% über".utf8))
+                #expect(failed.status.code == .failedPrecondition)
+                #expect(failed.status.message == "100% über")
+                #expect(failed.message == nil)
+                #expect(Array(failed.trailers[stringValues: "reason"]) == ["BECAUSE"])
+
+                let unknown = try await transport.unary(Echo.method("Nothing"), metadata: [:], request: [])
+                #expect(unknown.status.code == .unimplemented)
+
+                let answers = try await withThrowingTaskGroup(of: Bool.self) { calls in
+                    for n in 0..<200 {
+                        calls.addTask {
+                            let answer = try await transport.unary(Echo.unary, metadata: [:], request: Echo.encode(n, n))
+                            return answer.status.code == .ok && answer.message == Echo.encode(n, n)
+                        }
+                    }
+                    return try await calls.reduce(into: [Bool]()) { $0.append($1) }
+                }
+                #expect(answers.count == 200 && answers.allSatisfy { $0 })
+
+                let hanging = Task { try await transport.unary(Echo.hang, metadata: [:], request: []) }
+                try await Task.sleep(for: .milliseconds(300))
+                hanging.cancel()
+                await #expect(throws: RPCError.self) { try await hanging.value }
+                #expect(await firstEvent(of: events) == "hang cancelled")
+
+                // The connection serves on.
+                #expect(try await transport.unary(Echo.unary, metadata: [:], request: [9]).message == [9])
+            }
+        }
+    }
+
     // MARK: helpers
 
     func withFrameClient<Result: Sendable>(port: Int, _ body: (FrameClient) async throws -> Result) async throws -> Result {
