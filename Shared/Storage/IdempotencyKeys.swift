@@ -68,13 +68,31 @@ public enum IdempotencyKeys {
             guard (row["fingerprint"] as Data) == fingerprint else {
                 throw try conflict?() ?? IdempotencyKeyReused(field: field, key: key)
             }
-            return try decoder.decode(Result.self, from: row["result"] as Data)
+            return try decode(Result.self, from: row["result"] as Data)
         }
         let result = try body()
         try db.cachedStatement(
             sql: "INSERT INTO idempotency_key (scope, key, fingerprint, result, created_at) VALUES (?, ?, ?, ?, ?)"
-        ).execute(arguments: [scope, key, fingerprint, try encoder.encode(result), now])
+        ).execute(arguments: [scope, key, fingerprint, try encode(result), now])
         return result
+    }
+
+    /// A result as it is stored: in its compact form if it has one, else JSON.
+    static func encode<Result: Encodable>(_ result: Result) throws -> Data {
+        if let compact = result as? any CompactlyStored {
+            return Data(CompactForm.encode(compact))
+        }
+        return try encoder.encode(result)
+    }
+
+    /// A stored result in either form: one stored as JSON before its type had
+    /// a compact form still replays.
+    static func decode<Result: Decodable>(_: Result.Type, from data: Data) throws -> Result {
+        if let compact = Result.self as? any CompactlyStored.Type,
+            let value = try CompactForm.decode(compact, from: Array(data)) {
+            return value as! Result
+        }
+        return try decoder.decode(Result.self, from: data)
     }
 
     private static let encoder: JSONEncoder = {
