@@ -27,7 +27,8 @@ struct CatalogCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = server.bootstrapLogging(label: "laurel-catalog")
         let metrics = LaurelMetrics()
-        let catalog = RewardCatalog(database: try .open(in: server.dataDirectory), groupCommitBatch: server.groupCommitBatch)
+        let database = try CatalogDatabase.open(in: server.dataDirectory)
+        let catalog = RewardCatalog(database: database, groupCommitBatch: server.groupCommitBatch)
         let health = HealthService(services: [Laurel_V1_CatalogService.descriptor.fullyQualifiedService])
         let keyChecks = try makePeerClient(auth.membersAddress)
         let reflection = ReflectionService(services: [
@@ -42,7 +43,7 @@ struct CatalogCommand: AsyncParsableCommand {
         }
         try await ServerRuntime.run(
             name: "laurel-catalog", server: grpcServer, health: health,
-            background: [ClientService(client: keyChecks), sweeper]
+            background: [ClientService(client: keyChecks), sweeper, try Checkpointer(database.writer).periodically(logger: logger)]
                 + server.metricsServices(name: "laurel-catalog", metrics: metrics, logger: logger),
             logger: logger)
     }

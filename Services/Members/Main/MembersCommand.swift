@@ -68,7 +68,8 @@ struct MembersCommand: AsyncParsableCommand {
         }
         try await ServerRuntime.run(
             name: "laurel-members", server: grpcServer, health: health,
-            background: [sweeper] + server.metricsServices(name: "laurel-members", metrics: metrics, logger: logger),
+            background: [sweeper, try Checkpointer(database.writer).periodically(logger: logger)]
+                + server.metricsServices(name: "laurel-members", metrics: metrics, logger: logger),
             onShutdown: { accounts.feed.shutDown() }, logger: logger)
     }
 }

@@ -79,8 +79,9 @@ struct RedemptionCommand: AsyncParsableCommand {
         let catalogClient = try peerClient(catalogAddress)
         let keyChecks = try makePeerClient(auth.membersAddress)
         let timeout = Duration.milliseconds(peerTimeoutMilliseconds)
+        let database = try RedemptionDatabase.open(in: server.dataDirectory)
         let redemptions = Redemptions(
-            database: try .open(in: server.dataDirectory),
+            database: database,
             catalog: GRPCCatalogPeer(client: catalogClient, timeout: timeout),
             members: GRPCMembersPeer(client: membersClient, timeout: timeout),
             holdSeconds: holdSeconds, logger: logger, metrics: metrics, groupCommitBatch: server.groupCommitBatch)
@@ -109,6 +110,7 @@ struct RedemptionCommand: AsyncParsableCommand {
             name: "laurel-redemption", server: grpcServer, health: health,
             background: [
                 ClientService(client: membersClient), ClientService(client: catalogClient), ClientService(client: keyChecks), recovery,
+                try Checkpointer(database.writer).periodically(logger: logger),
             ] + server.metricsServices(name: "laurel-redemption", metrics: metrics, logger: logger),
             logger: logger)
     }
