@@ -48,6 +48,21 @@ public struct CompactWriter {
 
     public mutating func write(_ value: some CompactlyStored) { value.write(to: &self) }
 
+    public mutating func write(_ value: Int64?) {
+        write(value != nil)
+        if let value { write(value) }
+    }
+
+    public mutating func write(_ value: String?) {
+        write(value != nil)
+        if let value { write(value) }
+    }
+
+    public mutating func write(_ value: Instant?) {
+        write(value != nil)
+        if let value { write(value) }
+    }
+
     public mutating func write<Element: CompactlyStored>(_ values: [Element]) {
         write(values.count)
         for value in values { value.write(to: &self) }
@@ -109,6 +124,24 @@ public struct CompactReader {
 
     public mutating func read(_: Instant.Type) throws(CompactForm.Malformed) -> Instant {
         Instant(millisecondsSince1970: try read(Int64.self))
+    }
+
+    public mutating func read(_: Int64?.Type) throws(CompactForm.Malformed) -> Int64? {
+        try read(Bool.self) ? try read(Int64.self) : nil
+    }
+
+    public mutating func read(_: String?.Type) throws(CompactForm.Malformed) -> String? {
+        try read(Bool.self) ? try read(String.self) : nil
+    }
+
+    public mutating func read(_: Instant?.Type) throws(CompactForm.Malformed) -> Instant? {
+        try read(Bool.self) ? try read(Instant.self) : nil
+    }
+
+    /// A `RawRepresentable` enum stored as its raw string.
+    public mutating func read<Value: RawRepresentable<String>>(_: Value.Type) throws(CompactForm.Malformed) -> Value {
+        guard let value = Value(rawValue: try read(String.self)) else { throw CompactForm.Malformed() }
+        return value
     }
 
     public mutating func read<Value: CompactlyStored>(_: Value.Type) throws -> Value {

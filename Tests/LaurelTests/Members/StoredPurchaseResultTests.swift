@@ -55,6 +55,30 @@ import Testing
         }
     }
 
+    @Test func aHoldsResultKeepsEveryFieldAndReplays() async throws {
+        let hold = Hold(
+            id: "h-ü", memberId: "mbr_1", points: 300, status: .captured, reason: "Redeem ☕",
+            createdAt: Instant(millisecondsSince1970: 1_764_500_000_123), expiresAt: Instant(millisecondsSince1970: 1_764_500_900_123),
+            settledAt: Instant(millisecondsSince1970: 1_764_500_100_000), redemptionId: "red_1", currencyCode: "EUR")
+        var open = hold
+        (open.status, open.settledAt, open.redemptionId, open.currencyCode) = (.held, nil, "", "")
+        for result in [HoldResult(hold: hold, balance: Self.full.balance), HoldResult(hold: open, balance: Self.full.balance)] {
+            #expect(try CompactForm.decode(HoldResult.self, from: CompactForm.encode(result)) == result)
+        }
+        #expect(Mirror(reflecting: HoldResult(hold: hold, balance: Self.full.balance)).children.count == 2)
+        #expect(Mirror(reflecting: hold).children.count == 10, "Hold has fields its compact form does not write")
+
+        let accounts = MemberAccounts(database: try .inMemory(), clock: TestClock().wallClock)
+        let member = try await accounts.enroll(EnrollRequest(externalId: "holder"))
+        _ = try await accounts.adjust(AdjustRequest(memberId: member.id, delta: 1_000, reason: "welcome", requestId: "welcome"))
+        let request = HoldRequest(memberId: member.id, holdId: "h-stored", points: 400, reason: "redeem", redemptionId: "red_2")
+        let first = try await accounts.hold(request)
+        #expect(try await storedAnswer(in: accounts.database.writer, scope: "hold", key: "h-stored")?.first == 0x01)
+        #expect(try await accounts.hold(request) == first)
+        try await storeAsJSON(first, in: accounts.database.writer, scope: "hold", key: "h-stored")
+        #expect(try await accounts.hold(request) == first)
+    }
+
     @Test func aDamagedCompactFormIsRefusedNotTrappedOn() throws {
         let bytes = CompactForm.encode(Self.full)
         for length in 2..<bytes.count {
@@ -78,23 +102,13 @@ import Testing
         let first = try await accounts.recordPurchase(request)
         #expect(first.pointsEarned > 0)
 
-        func storedResult() async throws -> Data {
-            try await accounts.database.writer.read { db in
-                try Data.fetchOne(db, sql: "SELECT result FROM idempotency_key WHERE scope = 'purchase' AND key = 'o-stored'")!
-            }
-        }
-        #expect(try await storedResult().first == 0x01)
+        let writer = accounts.database.writer
+        #expect(try await storedAnswer(in: writer, scope: "purchase", key: "o-stored")?.first == 0x01)
         #expect(try await accounts.recordPurchase(request) == first)
 
         // As every purchase was stored before the compact form.
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        encoder.dateEncodingStrategy = .millisecondsSince1970
-        let json = try encoder.encode(first)
-        try await accounts.database.writer.write { db in
-            try db.execute(sql: "UPDATE idempotency_key SET result = ? WHERE scope = 'purchase' AND key = 'o-stored'", arguments: [json])
-        }
-        #expect(try await storedResult() == json)
+        let json = try await storeAsJSON(first, in: writer, scope: "purchase", key: "o-stored")
+        #expect(try await storedAnswer(in: writer, scope: "purchase", key: "o-stored") == json)
         #expect(try await accounts.recordPurchase(request) == first)
     }
 }

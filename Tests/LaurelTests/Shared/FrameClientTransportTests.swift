@@ -180,8 +180,8 @@ import Testing
                 }
                 #expect(answers.count == 200 && answers.allSatisfy { $0 })
 
-                let hanging = Task { try await transport.unary(Echo.hang, metadata: [:], request: []) }
-                try await Task.sleep(for: .milliseconds(300))
+                let hanging = Task { try await transport.unary(Echo.hang, metadata: ["announce": "yes"], request: []) }
+                #expect(await firstEvent(of: events) == "hang started")
                 hanging.cancel()
                 await #expect(throws: RPCError.self) { try await hanging.value }
                 #expect(await firstEvent(of: events) == "hang cancelled")

@@ -404,7 +404,11 @@ struct Echo: RegistrableRPCService {
                 return [:]
             }
         }
-        register(Self.hang) { _, _ in
+        register(Self.hang) { request, _ in
+            // A caller that cancels rather than waits for a deadline asks to
+            // hear when the handler runs: a stream reset before then never
+            // reaches a handler at all.
+            if request.metadata[stringValues: "announce"].contains(where: { _ in true }) { events?.yield("hang started") }
             // GRPCCore tells a handler of a deadline through its context's
             // cancellation handle; the handler decides how to stop.
             let stop = Gate()
