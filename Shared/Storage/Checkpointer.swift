@@ -19,13 +19,11 @@ import Logging
 /// unchanged. Without this running (a tool, a test) the backstop alone
 /// keeps the log bounded.
 public final class Checkpointer: Sendable {
-    private let path: String?
     private let connection: DatabaseQueue?
 
     /// Over a database without a file (in memory, in tests) there is nothing to copy.
     public init(_ writer: any DatabaseWriter) throws {
-        path = (writer as? DatabasePool)?.path
-        connection = try path.map { try DatabaseQueue(path: $0, configuration: DatabaseBootstrap.configuration()) }
+        connection = try (writer as? DatabasePool).map { try DatabaseQueue(path: $0.path, configuration: DatabaseBootstrap.configuration()) }
     }
 
     /// Pages in the log and how many of them are in the database file now.

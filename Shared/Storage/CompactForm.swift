@@ -3,12 +3,13 @@ import Foundation
 /// A result stored for replay (`IdempotencyKeys`) in a binary form written by
 /// hand instead of JSON. The hottest calls store one on the one writer
 /// thread of their service in every transaction: JSON encoding of a
-/// purchase's result was 14 % of that thread in a profile of RecordPurchase,
-/// about 1 µs written this way (docs/performance.md). Fields are written in a
-/// fixed order, so a type that gains a field must read the old order too:
-/// `version` says which one a stored result has.
+/// purchase's result was 14 % of that thread in a profile of RecordPurchase
+/// (docs/performance.md). Fields are written in a fixed order, so a type that
+/// gains a field must still read its older forms: every value is written
+/// after its type's `compactVersion`, which `CompactReader.version` gives
+/// back while that value is read.
 public protocol CompactlyStored {
-    /// The form written now; results written in earlier forms still read.
+    /// The form written now, from 1; values written in earlier forms still read.
     static var compactVersion: UInt8 { get }
     func write(to writer: inout CompactWriter)
     init(from reader: inout CompactReader) throws
@@ -46,7 +47,11 @@ public struct CompactWriter {
 
     public mutating func write(_ value: Instant) { write(value.millisecondsSince1970) }
 
-    public mutating func write(_ value: some CompactlyStored) { value.write(to: &self) }
+    /// The value behind its type's version.
+    public mutating func write<Value: CompactlyStored>(_ value: Value) {
+        bytes.append(Value.compactVersion)
+        value.write(to: &self)
+    }
 
     public mutating func write(_ value: Int64?) {
         write(value != nil)
@@ -65,12 +70,12 @@ public struct CompactWriter {
 
     public mutating func write<Element: CompactlyStored>(_ values: [Element]) {
         write(values.count)
-        for value in values { value.write(to: &self) }
+        for value in values { write(value) }
     }
 
     public mutating func write<Wrapped: CompactlyStored>(_ value: Wrapped?) {
         write(value != nil)
-        value?.write(to: &self)
+        if let value { write(value) }
     }
 }
 
@@ -79,13 +84,12 @@ public struct CompactWriter {
 public struct CompactReader {
     private let bytes: [UInt8]
     private var offset: Int
-    /// The form the stored result was written in.
-    public let version: UInt8
+    /// The form the value being read was written in.
+    public private(set) var version: UInt8 = 0
 
-    init(_ bytes: [UInt8], from offset: Int, version: UInt8) {
+    init(_ bytes: [UInt8], from offset: Int) {
         self.bytes = bytes
         self.offset = offset
-        self.version = version
     }
 
     public var isAtEnd: Bool { offset == bytes.count }
@@ -144,22 +148,29 @@ public struct CompactReader {
         return value
     }
 
+    /// A value behind its version; one written by a later form than this
+    /// build knows is refused.
     public mutating func read<Value: CompactlyStored>(_: Value.Type) throws -> Value {
-        try Value(from: &self)
+        guard offset < bytes.count, (1...Value.compactVersion).contains(bytes[offset]) else { throw CompactForm.Malformed() }
+        let outer = version
+        version = bytes[offset]
+        offset += 1
+        defer { version = outer }
+        return try Value(from: &self)
     }
 
     public mutating func read<Element: CompactlyStored>(_: [Element].Type) throws -> [Element] {
         let count = try read(Int.self)
-        // Every element takes at least a byte.
+        // Every element takes at least a byte, its version.
         guard count >= 0, count <= bytes.count - offset else { throw CompactForm.Malformed() }
         var values: [Element] = []
         values.reserveCapacity(count)
-        for _ in 0..<count { values.append(try Element(from: &self)) }
+        for _ in 0..<count { values.append(try read(Element.self)) }
         return values
     }
 
     public mutating func read<Wrapped: CompactlyStored>(_: Wrapped?.Type) throws -> Wrapped? {
-        try read(Bool.self) ? try Wrapped(from: &self) : nil
+        try read(Bool.self) ? try read(Wrapped.self) : nil
     }
 }
 
@@ -167,7 +178,7 @@ public struct CompactReader {
 /// JSON. JSON text never starts with the marker, so results stored as JSON
 /// before a type had a compact form still replay.
 public enum CompactForm {
-    /// First byte of a result in the compact form; its version follows.
+    /// First byte of a result in the compact form; its type's version follows.
     static let marker: UInt8 = 0x01
 
     public struct Malformed: Error, CustomStringConvertible {
@@ -178,17 +189,15 @@ public enum CompactForm {
     public static func encode<Value: CompactlyStored>(_ value: Value) -> [UInt8] {
         var writer = CompactWriter()
         writer.bytes.append(marker)
-        writer.bytes.append(Value.compactVersion)
-        value.write(to: &writer)
+        writer.write(value)
         return writer.bytes
     }
 
     /// Nil when `bytes` are not in the compact form.
     public static func decode<Value: CompactlyStored>(_: Value.Type, from bytes: [UInt8]) throws -> Value? {
-        guard bytes.count >= 2, bytes[0] == marker else { return nil }
-        guard bytes[1] <= Value.compactVersion else { throw Malformed() }
-        var reader = CompactReader(bytes, from: 2, version: bytes[1])
-        let value = try Value(from: &reader)
+        guard bytes.first == marker else { return nil }
+        var reader = CompactReader(bytes, from: 1)
+        let value = try reader.read(Value.self)
         guard reader.isAtEnd else { throw Malformed() }
         return value
     }

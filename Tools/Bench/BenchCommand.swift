@@ -55,7 +55,7 @@ struct BenchCommand: AsyncParsableCommand {
         case .direct:
             try await run(
                 connect: { address in FrameClientTransport(.init(host: address.host, port: address.port)) },
-                run: { try await $0.connect() }, shutDown: { $0.beginGracefulShutdown() },
+                keepUp: { try await $0.connect() }, shutDown: { $0.beginGracefulShutdown() },
                 caller: { DirectCaller(transport: $0, apiKey: key) })
         case .frames:
             try await runClients { makeFramePeerClient($0, apiKey: key) }
@@ -66,7 +66,7 @@ struct BenchCommand: AsyncParsableCommand {
 
     func runClients<Transport: ClientTransport>(_ makeClient: @escaping (PeerAddress) throws -> GRPCClient<Transport>) async throws {
         try await run(
-            connect: makeClient, run: { try await $0.runConnections() }, shutDown: { $0.beginGracefulShutdown() },
+            connect: makeClient, keepUp: { try await $0.runConnections() }, shutDown: { $0.beginGracefulShutdown() },
             caller: { GRPCCaller(client: $0) })
     }
 
@@ -74,7 +74,7 @@ struct BenchCommand: AsyncParsableCommand {
     /// over them and prints its result.
     func run<Connection: Sendable, C: Caller>(
         connect: (PeerAddress) throws -> Connection,
-        run: @escaping @Sendable (Connection) async throws -> Void,
+        keepUp: @escaping @Sendable (Connection) async throws -> Void,
         shutDown: (Connection) -> Void,
         caller: (Connection) -> C
     ) async throws {
@@ -86,7 +86,7 @@ struct BenchCommand: AsyncParsableCommand {
         let redemption = try connections(redemptionAddress)
         try await withThrowingDiscardingTaskGroup { group in
             for connection in members + catalog + redemption {
-                group.addTask { try await run(connection) }
+                group.addTask { try await keepUp(connection) }
             }
             defer { for connection in members + catalog + redemption { shutDown(connection) } }
 

@@ -3,7 +3,7 @@ import LaurelShared
 // A reservation's result as IdempotencyKeys stores it for replay: every
 // saga's reservation writes one on the catalog writer thread (7.1 % of the
 // catalog during Redeem as JSON), and a created or updated reward stores a
-// `Reward`. Version 1 is the fields in the order below.
+// `Reward`. Version 1 of each type is its fields in the order below.
 
 extension ReserveResult: CompactlyStored {
     public static let compactVersion: UInt8 = 1

@@ -2,7 +2,7 @@ import LaurelShared
 
 // A hold's result as IdempotencyKeys stores it for replay: every saga's
 // hold writes one on the members writer thread (5.5 % of members during
-// Redeem as JSON). Version 1 is the fields in the order below.
+// Redeem as JSON). Version 1 of each type is its fields in the order below.
 
 extension HoldResult: CompactlyStored {
     public static let compactVersion: UInt8 = 1

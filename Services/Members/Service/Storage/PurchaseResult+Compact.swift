@@ -1,9 +1,9 @@
 import LaurelShared
 
 // A purchase's result as IdempotencyKeys stores it for replay: every
-// RecordPurchase writes one on the members writer thread. Version 1 is the
-// fields in the order below; a field added later is read only when
-// `reader.version` says it was written.
+// RecordPurchase writes one on the members writer thread. Version 1 of each
+// type is its fields in the order below; a field added later is read only
+// when `reader.version` says it was written.
 
 extension PurchaseResult: CompactlyStored {
     public static let compactVersion: UInt8 = 1
@@ -47,8 +47,7 @@ extension LedgerEntry: CompactlyStored {
     public static let compactVersion: UInt8 = 1
 
     public func write(to writer: inout CompactWriter) {
-        // A stored entry always has its row id.
-        writer.write(id ?? -1)
+        writer.write(id)
         writer.write(memberId)
         writer.write(kind.rawValue)
         writer.write(availableDelta)
@@ -65,7 +64,7 @@ extension LedgerEntry: CompactlyStored {
     }
 
     public init(from reader: inout CompactReader) throws {
-        let id = try reader.read(Int64.self)
+        let id = try reader.read(Int64?.self)
         let memberId = try reader.read(String.self)
         guard let kind = LedgerKind(rawValue: try reader.read(String.self)) else { throw CompactForm.Malformed() }
         self.init(
@@ -74,7 +73,7 @@ extension LedgerEntry: CompactlyStored {
             reference: try reader.read(String.self), reason: try reader.read(String.self), createdAt: try reader.read(Instant.self),
             debtDelta: try reader.read(Int64.self), debtAfter: try reader.read(Int64.self), rule: try reader.read(String.self),
             programVersion: try reader.read(Int64.self))
-        self.id = id == -1 ? nil : id
+        self.id = id
     }
 }
 
