@@ -47,6 +47,9 @@ public struct CompactWriter {
 
     public mutating func write(_ value: Instant) { write(value.millisecondsSince1970) }
 
+    /// A `RawRepresentable` enum as its raw string.
+    public mutating func write<Value: RawRepresentable<String>>(_ value: Value) { write(value.rawValue) }
+
     /// The value behind its type's version.
     public mutating func write<Value: CompactlyStored>(_ value: Value) {
         bytes.append(Value.compactVersion)

@@ -152,29 +152,27 @@ public final class FrameClientTransport: ClientTransport {
         try await call.state.reserve(request.count)
         connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: request, end: true) }
         var answer = UnaryAnswer()
-        do {
-            for try await part in call.inbound {
-                switch part {
-                case .metadata(let metadata):
-                    answer.metadata = metadata
-                case .message(let message):
-                    guard answer.message == nil else {
-                        throw RPCError(code: .internalError, message: "the server sent more than one message in a unary answer")
-                    }
-                    answer.message = message
-                case .status(let status, let trailers):
-                    // The connection has already let go of the stream.
-                    answer.status = status
-                    answer.trailers = trailers
-                    return answer
+        // Once the status is in, the connection has already let go of the
+        // stream; any other way out resets it.
+        var answered = false
+        defer { if !answered { connection.eventLoop.execute { connection.value.release(call) } } }
+        for try await part in call.inbound {
+            switch part {
+            case .metadata(let metadata):
+                answer.metadata = metadata
+            case .message(let message):
+                guard answer.message == nil else {
+                    throw RPCError(code: .internalError, message: "the server sent more than one message in a unary answer")
                 }
+                answer.message = message
+            case .status(let status, let trailers):
+                answer.status = status
+                answer.trailers = trailers
+                answered = true
+                return answer
             }
-        } catch {
-            connection.eventLoop.execute { connection.value.release(call) }
-            throw error
         }
         // The stream ended without a status: the task was cancelled.
-        connection.eventLoop.execute { connection.value.release(call) }
         throw RPCError(code: .cancelled, message: "the call was cancelled")
     }
 

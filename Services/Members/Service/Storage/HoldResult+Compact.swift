@@ -24,7 +24,7 @@ extension Hold: CompactlyStored {
         writer.write(id)
         writer.write(memberId)
         writer.write(points)
-        writer.write(status.rawValue)
+        writer.write(status)
         writer.write(reason)
         writer.write(createdAt)
         writer.write(expiresAt)

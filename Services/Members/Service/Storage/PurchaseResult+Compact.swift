@@ -49,7 +49,7 @@ extension LedgerEntry: CompactlyStored {
     public func write(to writer: inout CompactWriter) {
         writer.write(id)
         writer.write(memberId)
-        writer.write(kind.rawValue)
+        writer.write(kind)
         writer.write(availableDelta)
         writer.write(heldDelta)
         writer.write(availableAfter)
@@ -66,7 +66,7 @@ extension LedgerEntry: CompactlyStored {
     public init(from reader: inout CompactReader) throws {
         let id = try reader.read(Int64?.self)
         let memberId = try reader.read(String.self)
-        guard let kind = LedgerKind(rawValue: try reader.read(String.self)) else { throw CompactForm.Malformed() }
+        let kind = try reader.read(LedgerKind.self)
         self.init(
             memberId: memberId, kind: kind, availableDelta: try reader.read(Int64.self), heldDelta: try reader.read(Int64.self),
             availableAfter: try reader.read(Int64.self), heldAfter: try reader.read(Int64.self),
