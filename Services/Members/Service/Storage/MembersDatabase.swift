@@ -317,6 +317,13 @@ public struct MembersDatabase: Sendable {
         migrator.registerMigration("v6: holds found by member") { db in
             try db.create(index: "hold_by_member", on: "hold", columns: ["member_id"])
         }
+        // The rows every purchase appends were each also a write of
+        // sqlite_sequence, on the one writer that bounds RecordPurchase
+        // (docs/performance.md). No row of these tables is ever deleted, so
+        // ids come out the same without it.
+        migrator.registerMigration("v7: ledger, event and lot ids without AUTOINCREMENT") { db in
+            for table in ["ledger_entry", "member_event", "point_lot"] { try db.dropAutoincrement(from: table) }
+        }
         return migrator
     }
 }
