@@ -10,8 +10,8 @@ import Synchronization
 /// loop knows that order.
 final class FrameClientStream: Sendable {
     let descriptor: MethodDescriptor
-    let inbound: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>
-    let continuation: AsyncThrowingStream<RPCResponsePart<[UInt8]>, any Error>.Continuation
+    /// The answer's parts, added by the event loop.
+    let inbound = PartBuffer<RPCResponsePart<[UInt8]>>()
     /// The request's unsent bytes (a large request waits while the server
     /// reads slowly) and whether the stream is still open.
     let state = FrameStreamState()
@@ -21,14 +21,13 @@ final class FrameClientStream: Sendable {
 
     init(descriptor: MethodDescriptor) {
         self.descriptor = descriptor
-        (inbound, continuation) = AsyncThrowingStream.makeStream(of: RPCResponsePart<[UInt8]>.self)
     }
 }
 
 /// Every call of one client connection, on the connection's own channel: the
 /// client side of `FrameConnectionHandler`. Requests go out as HEADERS and
 /// DATA frames written straight from the event loop; answers are cut out of
-/// DATA frames and handed to each call's task through one async stream.
+/// DATA frames and handed to each call's task through its `PartBuffer`.
 ///
 /// Runs only on its connection's event loop.
 final class FrameClientConnectionHandler: ChannelInboundHandler {
@@ -124,7 +123,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     /// its stream; `end` ends the request side too.
     func open(_ call: FrameClientStream, metadata: Metadata, message: [UInt8]?, end: Bool) {
         guard context != nil, !draining else {
-            call.continuation.finish(throwing: RPCError(code: .unavailable, message: "the connection to \(remotePeer) is closing"))
+            call.inbound.finish(throwing: RPCError(code: .unavailable, message: "the connection to \(remotePeer) is closing"))
             call.state.close(cancelled: true)
             return
         }
@@ -173,7 +172,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
             scheduleFlush()
         }
         // Ends a read still waiting, even for a call whose headers never went out.
-        call.continuation.finish(throwing: RPCError(code: .cancelled, message: "the call was cancelled"))
+        call.inbound.finish(throwing: RPCError(code: .cancelled, message: "the call was cancelled"))
         call.state.close(cancelled: true)
         closeIfDrained()
     }
@@ -191,7 +190,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
                 return end(id, stream, status: GRPCWireFormat.status(httpStatus: status), metadata: [:])
             }
             if !frame.endStream {
-                stream.call.continuation.yield(.metadata(GRPCWireFormat.responseMetadata(from: headers)))
+                stream.call.inbound.yield(.metadata(GRPCWireFormat.responseMetadata(from: headers)))
                 return
             }
         }
@@ -211,7 +210,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         stream.deframer.append(bytes)
         do {
             while let message = try stream.deframer.next() {
-                stream.call.continuation.yield(.message(message))
+                stream.call.inbound.yield(.message(message))
             }
         } catch {
             let message = switch error {
@@ -228,8 +227,8 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     private func end(_ id: HTTP2StreamID, _ stream: OpenStream, status: Status, metadata: Metadata) {
         streams.removeValue(forKey: id)
         ids.removeValue(forKey: ObjectIdentifier(stream.call))
-        stream.call.continuation.yield(.status(status, metadata))
-        stream.call.continuation.finish()
+        stream.call.inbound.yield(.status(status, metadata))
+        stream.call.inbound.finish()
         stream.call.state.close(cancelled: false)
         // The answer is whole: a request still being sent is not wanted.
         if !stream.requestDone { write(.rstStream(.noError), on: id) }
@@ -240,7 +239,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     private func fail(_ id: HTTP2StreamID, _ error: RPCError) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         ids.removeValue(forKey: ObjectIdentifier(stream.call))
-        stream.call.continuation.finish(throwing: error)
+        stream.call.inbound.finish(throwing: error)
         stream.call.state.close(cancelled: true)
     }
 

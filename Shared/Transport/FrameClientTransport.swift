@@ -121,7 +121,7 @@ public final class FrameClientTransport: ClientTransport {
         return try await closure(
             RPCStream(
                 descriptor: descriptor,
-                inbound: RPCAsyncSequence(wrapping: call.inbound),
+                inbound: RPCAsyncSequence(wrapping: PartBufferSequence(buffer: call.inbound)),
                 outbound: RPCWriter.Closable(wrapping: FrameClientOutbound(connection: connection, call: call))),
             ClientContext(descriptor: descriptor, remotePeer: ready.remotePeer, localPeer: ready.localPeer))
     }
@@ -156,7 +156,7 @@ public final class FrameClientTransport: ClientTransport {
         // stream; any other way out resets it.
         var answered = false
         defer { if !answered { connection.eventLoop.execute { connection.value.release(call) } } }
-        for try await part in call.inbound {
+        while let part = try await call.inbound.next() {
             switch part {
             case .metadata(let metadata):
                 answer.metadata = metadata

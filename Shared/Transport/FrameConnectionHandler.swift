@@ -25,7 +25,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
 
     private struct OpenStream {
         /// Nil once the client has sent all it will (or its requests failed).
-        var inbound: AsyncThrowingStream<RPCRequestPart<[UInt8]>, any Error>.Continuation?
+        var inbound: PartBuffer<RPCRequestPart<[UInt8]>>?
         /// Whether the client has ended its side of the stream.
         var clientDone = false
         var deframer: MessageDeframer
@@ -173,10 +173,10 @@ final class FrameConnectionHandler: ChannelInboundHandler {
                 ["grpc-accept-encoding": "identity"])
         }
 
-        let (parts, continuation) = AsyncThrowingStream.makeStream(of: RPCRequestPart<[UInt8]>.self)
-        continuation.yield(.metadata(GRPCWireFormat.metadata(from: headers)))
+        let parts = PartBuffer<RPCRequestPart<[UInt8]>>()
+        parts.yield(.metadata(GRPCWireFormat.metadata(from: headers)))
         let state = FrameStreamState()
-        var stream = OpenStream(inbound: continuation, deframer: MessageDeframer(maxLength: maxRequestLength), state: state)
+        var stream = OpenStream(inbound: parts, deframer: MessageDeframer(maxLength: maxRequestLength), state: state)
         if frame.endStream { finishInbound(&stream) }
         streams[id] = stream
 

@@ -90,12 +90,12 @@ final class FrameStreamState: Sendable {
 /// the connection can give back a receive window it held back.
 struct FrameInbound: AsyncSequence, Sendable {
     typealias Element = RPCRequestPart<[UInt8]>
-    let parts: AsyncThrowingStream<Element, any Error>
+    let parts: PartBuffer<Element>
     let state: FrameStreamState
     let releaseCredit: @Sendable () -> Void
 
     struct AsyncIterator: AsyncIteratorProtocol {
-        var parts: AsyncThrowingStream<Element, any Error>.AsyncIterator
+        let parts: PartBuffer<Element>
         let state: FrameStreamState
         let releaseCredit: @Sendable () -> Void
 
@@ -112,7 +112,7 @@ struct FrameInbound: AsyncSequence, Sendable {
     }
 
     func makeAsyncIterator() -> AsyncIterator {
-        AsyncIterator(parts: parts.makeAsyncIterator(), state: state, releaseCredit: releaseCredit)
+        AsyncIterator(parts: parts, state: state, releaseCredit: releaseCredit)
     }
 }
 
