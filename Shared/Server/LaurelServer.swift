@@ -15,27 +15,34 @@ extension ServerOptions {
         metrics: LaurelMetrics,
         logger: Logger
     ) -> any LaurelServing {
-        let interceptors = makeInterceptors(access: access, authenticator: authenticator, metrics: metrics, logger: logger)
-        // The transport's own limit only bounds what it buffers; the
-        // interceptor gives the size error its reason.
-        let bufferLimit = 4 * maxRequestBytes
         switch transport {
         case .frames:
+            // Refuses a request over the limit itself, from its length
+            // prefix, with the same error the interceptor gives.
             return GRPCServer(
-                transport: FrameServerTransport(.init(host: host, port: port, maxRequestLength: bufferLimit)),
-                services: services, interceptors: interceptors)
+                transport: FrameServerTransport(.init(host: host, port: port, maxRequestLength: maxRequestBytes)),
+                services: services,
+                interceptors: makeInterceptors(access: access, authenticator: authenticator, metrics: metrics, logger: logger))
         case .nio:
+            // Its own limit only bounds what it buffers, and it refuses by
+            // resetting the stream; the interceptor gives the size error its
+            // reason.
             return GRPCServer(
                 transport: .http2NIOPosix(
                     address: .ipv4(host: host, port: port),
                     transportSecurity: .plaintext,
-                    config: .defaults { $0.rpc.maxRequestPayloadSize = bufferLimit }),
-                services: services, interceptors: interceptors)
+                    config: .defaults { $0.rpc.maxRequestPayloadSize = 4 * maxRequestBytes }),
+                services: services,
+                interceptors: makeInterceptors(
+                    access: access, authenticator: authenticator, metrics: metrics, logger: logger,
+                    then: [RequestSizeInterceptor(maxBytes: maxRequestBytes)]))
         }
     }
 
+    /// `then` go inside the access check, before the call's deadline.
     func makeInterceptors(
-        access: AccessPolicy, authenticator: any KeyAuthenticator, metrics: LaurelMetrics, logger: Logger
+        access: AccessPolicy, authenticator: any KeyAuthenticator, metrics: LaurelMetrics, logger: Logger,
+        then inner: [any ServerInterceptor] = []
     ) -> [any ServerInterceptor] {
         [
             // Outermost, so that it records the status the client finally gets.
@@ -44,9 +51,7 @@ extension ServerOptions {
             AuthInterceptor(
                 authenticator: authenticator, policy: access,
                 limiter: RateLimiter(.init(defaultRate: rateLimitPerSecond, defaultBurst: rateLimitBurst))),
-            RequestSizeInterceptor(maxBytes: maxRequestBytes),
-            CallDeadlineInterceptor(),
-        ]
+        ] + inner + [CallDeadlineInterceptor()]
     }
 }
 

@@ -2,8 +2,11 @@ import GRPCCore
 import SwiftProtobuf
 
 /// Refuses request messages over `maxBytes` with RESOURCE_EXHAUSTED and a
-/// reason. The transport enforces a looser hard cap of its own, but refuses
-/// by resetting the stream, which a client sees only as a broken connection.
+/// reason, on grpc-swift-nio-transport. That transport enforces a looser
+/// hard cap of its own, but refuses by resetting the stream, which a client
+/// sees only as a broken connection. Laurel's own transport refuses with
+/// `RequestTooLarge` itself, from the message's length prefix, without
+/// serializing the request again as this has to.
 public struct RequestSizeInterceptor: ServerInterceptor {
     private let maxBytes: Int
 

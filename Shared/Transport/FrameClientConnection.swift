@@ -89,6 +89,9 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
             let code: RPCError.Code = closed.reason == .refusedStream ? .unavailable : .cancelled
             fail(closed.streamID, RPCError(code: code, message: "the server reset the stream (\(closed.reason.map { "\($0)" } ?? "no reason"))"))
         } else {
+            if let window = event as? NIOHTTP2WindowUpdatedEvent, window.streamID == .rootStream, let size = window.inboundWindowSize {
+                writer.connectionWindowChanged(to: size)
+            }
             context.fireUserInboundEventTriggered(event)
         }
     }
@@ -201,8 +204,8 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     private func receive(_ frame: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID) {
         guard case .byteBuffer(let bytes) = frame.data else { return }
         let flowControlled = bytes.readableBytes + (frame.paddingBytes ?? 0)
-        // Answers are read as they come: both windows are given back at once.
-        writer.received(flowControlled: flowControlled)
+        // Answers are read as they come: the stream's window is given back at
+        // once (the connection's by the writer).
         guard var stream = streams[id] else { return }
         if !frame.endStream, flowControlled > 0 {
             write(.windowUpdate(windowSizeIncrement: flowControlled), on: id)

@@ -40,7 +40,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     /// window is held back, so a client cannot fill the server's memory.
     static let unreadRequestsLimit = 16
     /// A stream's window is given back once this much of it is used.
-    static let creditThreshold = FrameWriter.creditThreshold
+    static let creditThreshold = 16_384
 
     private let maxRequestLength: Int
     private let start: @Sendable (FrameStreamStart) -> Void
@@ -108,6 +108,9 @@ final class FrameConnectionHandler: ChannelInboundHandler {
                 promise: nil)
             closeIfDrained()
         } else {
+            if let window = event as? NIOHTTP2WindowUpdatedEvent, window.streamID == .rootStream, let size = window.inboundWindowSize {
+                writer.connectionWindowChanged(to: size)
+            }
             context.fireUserInboundEventTriggered(event)
         }
     }
@@ -195,7 +198,6 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     private func receive(_ frame: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID, context: ChannelHandlerContext) {
         guard case .byteBuffer(let bytes) = frame.data else { return }
         let flowControlled = bytes.readableBytes + (frame.paddingBytes ?? 0)
-        writer.received(flowControlled: flowControlled)
         guard var stream = streams[id], stream.inbound != nil else { return }
         stream.deframer.append(bytes)
         do {
@@ -208,8 +210,8 @@ final class FrameConnectionHandler: ChannelInboundHandler {
             case .compressed:
                 failInbound(&stream, RPCError(code: .internalError, message: "a compressed message, but the request named no grpc-encoding"))
             case .tooLong(let length):
-                failInbound(&stream, RPCError(
-                    code: .resourceExhausted, message: "the request message is \(length) bytes, over the limit of \(maxRequestLength)"))
+                // From the length prefix, before any of it is buffered.
+                failInbound(&stream, RPCError(RequestTooLarge(size: length, maxBytes: maxRequestLength)))
             }
         }
         if frame.endStream {

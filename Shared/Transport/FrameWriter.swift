@@ -4,12 +4,13 @@ import NIOHTTP2
 /// How both sides of Laurel's transport write frames on a connection's
 /// channel: one flush per burst of reads, or per turn of the event loop, so
 /// that many calls' frames share a system call; and the connection's receive
-/// window given back as DATA is read, in steps of a quarter.
+/// window given back as DATA uses it.
 ///
 /// Runs only on its connection's event loop.
 final class FrameWriter {
-    /// Window given back once this much of it is used.
-    static let creditThreshold = 16_384
+    /// Every connection's receive window starts at this many bytes (RFC
+    /// 9113, 6.9.2) and is kept near it.
+    static let connectionWindow = 65_535
 
     private(set) var context: ChannelHandlerContext?
     /// The connection's ends as grpc-swift-nio-transport names them.
@@ -18,7 +19,6 @@ final class FrameWriter {
     private var reading = false
     private var needsFlush = false
     private var flushScheduled = false
-    private var connectionCredit = 0
 
     func attach(_ context: ChannelHandlerContext) {
         self.context = context
@@ -47,13 +47,20 @@ final class FrameWriter {
     }
 
     /// Without stream channels NIOHTTP2Handler leaves every receive window
-    /// to its user; the connection's is given back here.
-    func received(flowControlled bytes: Int) {
-        connectionCredit += bytes
-        if connectionCredit >= Self.creditThreshold {
-            write(.windowUpdate(windowSizeIncrement: connectionCredit), on: .rootStream)
-            connectionCredit = 0
-        }
+    /// to its user; the connection's is given back here, from what HTTP/2
+    /// reports of it (`NIOHTTP2WindowUpdatedEvent` for the root stream)
+    /// after every DATA frame it takes: once half of it is used, back to the
+    /// whole, as NIOHTTP2's own stream multiplexer does.
+    ///
+    /// Counting only the frames that reach the handler lost the window used
+    /// by frames HTTP/2 drops: those of a stream already reset, such as a
+    /// request refused part-way while its client still sends it, or the rest
+    /// of a cancelled call's answer. A few of those stalled the connection.
+    func connectionWindowChanged(to size: Int) {
+        let increment = Self.connectionWindow - size
+        guard increment >= size else { return }
+        write(.windowUpdate(windowSizeIncrement: increment), on: .rootStream)
+        scheduleFlush()
     }
 
     func readBegan() { reading = true }

@@ -90,6 +90,35 @@ import Testing
         }
     }
 
+    /// An insert SQLite refuses throws its error, with the statement and
+    /// SQLite's reason, and leaves nothing behind: the same statement then
+    /// inserts the next row.
+    @Test func aRefusedInsertThrowsAndTheStatementServesOn() async throws {
+        let member = try await accounts.enroll(EnrollRequest(externalId: "hand-5"))
+        let at = Instant(millisecondsSince1970: 1_800_000_000_123)
+        try await accounts.database.writer.write { db in
+            let lots = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM point_lot")
+            let overdrawn = PointLot(memberId: member.id, reference: "lot", earnedAt: at, expiresAt: nil, points: 1, remaining: -1)
+            #expect {
+                try overdrawn.insertRow(db)
+            } throws: { error in
+                let error = try #require(error as? DatabaseError)
+                return error.extendedResultCode == .SQLITE_CONSTRAINT_CHECK && error.sql == PointLot.insertSQL
+            }
+            let orphan = PointLot(memberId: "mbr_none", reference: "lot", earnedAt: at, expiresAt: nil, points: 1, remaining: 1)
+            #expect {
+                try orphan.insertRow(db)
+            } throws: { error in
+                (error as? DatabaseError)?.extendedResultCode == .SQLITE_CONSTRAINT_FOREIGNKEY
+            }
+            #expect(try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM point_lot") == lots)
+
+            let lot = PointLot(memberId: member.id, reference: "after", earnedAt: at, expiresAt: nil, points: 2, remaining: 2)
+            let id = try lot.insertRow(db)
+            #expect(try String.fetchOne(db, sql: "SELECT reference FROM point_lot WHERE id = ?", arguments: [id]) == "after")
+        }
+    }
+
     /// A status no case has (a row from a newer version, or edited by hand)
     /// is an error naming the row, not a guess.
     @Test func anUnknownStatusIsAnErrorNamingTheRow() async throws {

@@ -42,13 +42,35 @@ import Testing
 
     @Test func aRequestOverTheLimitIsRefusedAndTheConnectionGoesOn() async throws {
         try await withEchoServer(maxRequestLength: 1024) { client, _ in
-            await expectFailure(.resourceExhausted, calling: Echo.unary, with: [UInt8](repeating: 7, count: 5000), on: client)
+            let refused = await expectFailure(.resourceExhausted, calling: Echo.unary, with: [UInt8](repeating: 7, count: 5000), on: client)
+            #expect(refused?.laurelErrorInfo?.reason == "REQUEST_TOO_LARGE")
+            #expect(refused?.laurelErrorInfo?.metadata == ["size": "5000", "max_bytes": "1024"])
             try await client.unary(
                 request: ClientRequest(message: [UInt8](repeating: 7, count: 1024)), descriptor: Echo.unary,
                 serializer: Raw(), deserializer: Raw(), options: .defaults
             ) { response in
                 let message = try response.message
                 #expect(message.count == 1024)
+            }
+        }
+    }
+
+    /// A request refused from its length prefix is reset while its client
+    /// still sends it; HTTP/2 drops the frames that follow but they used the
+    /// connection's window all the same, and it must be given back: counting
+    /// only the frames read stalled the connection after a few.
+    @Test func requestsRefusedPartWayLeaveTheConnectionsWindow() async throws {
+        try await withEchoServer(maxRequestLength: 1024) { client, _ in
+            var options = CallOptions.defaults
+            options.timeout = .seconds(10)
+            for _ in 0..<12 {
+                await expectFailure(.resourceExhausted, calling: Echo.unary, with: [UInt8](repeating: 7, count: 100_000), on: client, options: options)
+            }
+            let body = [UInt8](repeating: 9, count: 1024)
+            try await client.unary(
+                request: ClientRequest(message: body), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(), options: options
+            ) { response in
+                _ = try response.message
             }
         }
     }
