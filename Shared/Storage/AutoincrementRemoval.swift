@@ -26,9 +26,9 @@ extension Database {
         guard definition.hasPrefix(head), definition.ranges(of: keyword).count == 1 else {
             throw DatabaseError(message: "unexpected definition of \(table): \(definition)")
         }
-        let triggers = try Int.fetchOne(
+        let dependents = try Int.fetchOne(
             self, sql: "SELECT COUNT(*) FROM sqlite_master WHERE type IN ('trigger', 'view')") ?? 0
-        guard triggers == 0 else {
+        guard dependents == 0 else {
             throw DatabaseError(message: "a rebuild of \(table) would have to recreate triggers or views")
         }
         let indexes = try String.fetchAll(

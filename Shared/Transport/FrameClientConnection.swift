@@ -89,9 +89,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
             let code: RPCError.Code = closed.reason == .refusedStream ? .unavailable : .cancelled
             fail(closed.streamID, RPCError(code: code, message: "the server reset the stream (\(closed.reason.map { "\($0)" } ?? "no reason"))"))
         } else {
-            if let window = event as? NIOHTTP2WindowUpdatedEvent, window.streamID == .rootStream, let size = window.inboundWindowSize {
-                writer.connectionWindowChanged(to: size)
-            }
+            writer.observe(event)
             context.fireUserInboundEventTriggered(event)
         }
     }

@@ -108,9 +108,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
                 promise: nil)
             closeIfDrained()
         } else {
-            if let window = event as? NIOHTTP2WindowUpdatedEvent, window.streamID == .rootStream, let size = window.inboundWindowSize {
-                writer.connectionWindowChanged(to: size)
-            }
+            writer.observe(event)
             context.fireUserInboundEventTriggered(event)
         }
     }

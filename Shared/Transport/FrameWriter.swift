@@ -46,17 +46,20 @@ final class FrameWriter {
         needsFlush = true
     }
 
-    /// Without stream channels NIOHTTP2Handler leaves every receive window
-    /// to its user; the connection's is given back here, from what HTTP/2
-    /// reports of it (`NIOHTTP2WindowUpdatedEvent` for the root stream)
-    /// after every DATA frame it takes: once half of it is used, back to the
-    /// whole, as NIOHTTP2's own stream multiplexer does.
+    /// Takes each user event of the channel, for the connection's receive
+    /// window. Without stream channels NIOHTTP2Handler leaves every receive
+    /// window to its user; the connection's is given back here, from what
+    /// HTTP/2 reports of it (`NIOHTTP2WindowUpdatedEvent` for the root
+    /// stream) after every DATA frame it takes: once half of it is used,
+    /// back to the whole, as NIOHTTP2's own stream multiplexer does.
     ///
     /// Counting only the frames that reach the handler lost the window used
     /// by frames HTTP/2 drops: those of a stream already reset, such as a
     /// request refused part-way while its client still sends it, or the rest
     /// of a cancelled call's answer. A few of those stalled the connection.
-    func connectionWindowChanged(to size: Int) {
+    func observe(_ event: Any) {
+        guard let window = event as? NIOHTTP2WindowUpdatedEvent, window.streamID == .rootStream, let size = window.inboundWindowSize
+        else { return }
         let increment = Self.connectionWindow - size
         guard increment >= size else { return }
         write(.windowUpdate(windowSizeIncrement: increment), on: .rootStream)
