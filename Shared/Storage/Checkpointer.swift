@@ -1,5 +1,6 @@
 import GRDB
 import Logging
+import Synchronization
 
 /// Copies committed pages from a service's write-ahead log back into its
 /// database file on a connection of its own, so that the one writer thread
@@ -42,8 +43,43 @@ public final class Checkpointer: Sendable {
     }
 
     /// A checkpoint every `interval` until graceful shutdown, as background
-    /// work of a service's `ServerRuntime`.
+    /// work of a service's `ServerRuntime`; less often while the log does
+    /// not change (`CheckpointPace`).
     public func periodically(every interval: Duration = .milliseconds(100), logger: Logger) -> PeriodicTask {
-        PeriodicTask(name: "checkpoint", interval: interval, logger: logger) { [self] in _ = try checkpoint() }
+        let pace = Mutex(CheckpointPace(interval: interval))
+        return .paced(name: "checkpoint", interval: interval, logger: logger) { [self] in
+            let progress = try checkpoint()
+            return pace.withLock { $0.next(after: progress) }
+        }
+    }
+}
+
+/// How long the checkpointer waits between checkpoints: `interval` while
+/// the log grows, twice as long after each checkpoint that found it as it
+/// was and all copied, up to `idleLimit`. An idle service then wakes a few
+/// times a minute instead of ten times a second, and its first commits
+/// after a pause wait at most `idleLimit` to be copied (the writer's own
+/// backstop still bounds the log).
+public struct CheckpointPace: Sendable {
+    public let interval: Duration
+    public let idleLimit: Duration
+    private var wait: Duration
+    private var lastLogPages: Int?
+
+    public init(interval: Duration, idleLimit: Duration = .seconds(2)) {
+        self.interval = interval
+        self.idleLimit = max(interval, idleLimit)
+        wait = interval
+    }
+
+    /// The wait after a checkpoint that found `progress`.
+    public mutating func next(after progress: Checkpointer.Progress?) -> Duration {
+        defer { lastLogPages = progress?.logPages }
+        if let progress, progress.logPages == lastLogPages, progress.checkpointedPages == progress.logPages {
+            wait = min(wait * 2, idleLimit)
+        } else {
+            wait = interval
+        }
+        return wait
     }
 }

@@ -1,6 +1,6 @@
 import Foundation
 import GRDB
-import LaurelShared
+@testable import LaurelShared
 import Logging
 import ServiceLifecycle
 import Testing
@@ -69,5 +69,32 @@ import Testing
 
     @Test func inMemoryThereIsNothingToCopy() throws {
         #expect(try Checkpointer(DatabaseBootstrap.inMemory()).checkpoint() == nil)
+    }
+}
+
+/// The checkpointer's waits: short while the log grows, longer while it
+/// sits all copied, short again at the first new page.
+@Suite struct CheckpointPaceTests {
+    typealias Progress = Checkpointer.Progress
+
+    @Test func anIdleLogIsCheckedLessOftenUpToTheLimit() {
+        var pace = CheckpointPace(interval: .milliseconds(100), idleLimit: .seconds(1))
+        #expect(pace.next(after: Progress(logPages: 10, checkpointedPages: 10)) == .milliseconds(100))
+        let idle = (0..<6).map { _ in pace.next(after: Progress(logPages: 10, checkpointedPages: 10)) }
+        #expect(idle == [.milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1), .seconds(1)])
+        // A commit restarts or lengthens the log: back to the interval.
+        #expect(pace.next(after: Progress(logPages: 3, checkpointedPages: 3)) == .milliseconds(100))
+        #expect(pace.next(after: Progress(logPages: 3, checkpointedPages: 3)) == .milliseconds(200))
+        #expect(pace.next(after: Progress(logPages: 9, checkpointedPages: 4)) == .milliseconds(100))
+    }
+
+    /// A log not all copied (a reader holds its pages) is tried again soon.
+    @Test func aLogNotAllCopiedIsTriedAgainSoon() {
+        var pace = CheckpointPace(interval: .milliseconds(100))
+        for _ in 0..<4 {
+            #expect(pace.next(after: Progress(logPages: 10, checkpointedPages: 6)) == .milliseconds(100))
+        }
+        #expect(pace.next(after: nil) == .milliseconds(100))
+        #expect(pace.next(after: nil) == .milliseconds(100))
     }
 }
