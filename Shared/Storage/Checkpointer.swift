@@ -56,10 +56,10 @@ public final class Checkpointer: Sendable {
 
 /// How long the checkpointer waits between checkpoints: `interval` while
 /// the log grows, twice as long after each checkpoint that found it as it
-/// was and all copied, up to `idleLimit`. An idle service then wakes a few
-/// times a minute instead of ten times a second, and its first commits
-/// after a pause wait at most `idleLimit` to be copied (the writer's own
-/// backstop still bounds the log).
+/// was and all copied, up to `idleLimit`. An idle service then wakes for it
+/// every 2 s instead of ten times a second, and its first commits after a
+/// pause wait at most `idleLimit` to be copied (the writer's own backstop
+/// still bounds the log).
 public struct CheckpointPace: Sendable {
     public let interval: Duration
     public let idleLimit: Duration
