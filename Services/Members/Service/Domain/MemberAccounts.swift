@@ -277,25 +277,27 @@ public struct MemberAccounts: Sendable {
     private func readBalance(_ memberId: String, scope: AccessScope, now: Instant) throws -> (Balance, ExpiringPoints, [CreditWallet]) {
         let soon = now.adding(seconds: 30 * 86_400)
         let quick = try database.lookups.read { db in
-            try Row.fetchOne(
-                db.cachedStatement(sql: """
+            try db.lookUpRow(
+                cached: """
                     SELECT available, held, lifetime_earned, debt, partner_id,
                         (SELECT COALESCE(SUM(CASE WHEN expires_at <= ?1 THEN remaining ELSE 0 END), 0) FROM point_lot
                             WHERE member_id = ?2 AND remaining > 0 AND expires_at IS NOT NULL),
                         (SELECT MIN(expires_at) FROM point_lot WHERE member_id = ?2 AND remaining > 0 AND expires_at IS NOT NULL),
                         EXISTS (SELECT 1 FROM credit_wallet WHERE member_id = ?2)
                     FROM member WHERE id = ?2
-                    """),
-                arguments: [soon, memberId])
+                    """,
+                bind: { $0.bind(soon, at: 1); $0.bind(memberId, at: 2) },
+                read: { row in
+                    (balance: Balance(
+                        memberId: memberId, available: row.int64(0), held: row.int64(1), lifetimeEarned: row.int64(2), debt: row.int64(3)),
+                     ownerPartnerId: row.string(4) ?? "",
+                     expiring: ExpiringPoints(within30Days: row.int64(5), nextExpiry: row.instant(6)),
+                     hasWallets: row.bool(7))
+                })
         }
         guard let quick else { throw MembersError.memberNotFound(memberId) }
-        guard scope.includes(ownerPartnerId: quick[4]) else { throw AccessError.notInScope(what: "member", id: memberId) }
-        guard quick[7] as Bool else {
-            return (
-                Balance(memberId: memberId, available: quick[0], held: quick[1], lifetimeEarned: quick[2], debt: quick[3]),
-                ExpiringPoints(within30Days: quick[5], nextExpiry: quick[6]), []
-            )
-        }
+        guard scope.includes(ownerPartnerId: quick.ownerPartnerId) else { throw AccessError.notInScope(what: "member", id: memberId) }
+        guard quick.hasWallets else { return (quick.balance, quick.expiring, []) }
         return try database.writer.read { db in
             guard let row = try Row.fetchOne(
                 db.cachedStatement(sql: "SELECT available, held, lifetime_earned, debt FROM member WHERE id = ?"),
