@@ -8,7 +8,7 @@ import Testing
 /// balances (and the debt) in the member row, and none is negative; the same
 /// for every store-credit wallet (see `expectCreditBalances`).
 func expectLedgerBalances(_ database: MembersDatabase, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    let mismatches = try await database.writer.read { db in
+    let mismatches = try database.writer.read { db in
         try Row.fetchAll(db, sql: """
             SELECT m.id, m.available, m.held, m.debt,
                    COALESCE(SUM(l.available_delta), 0) AS ledger_available,
@@ -21,7 +21,7 @@ func expectLedgerBalances(_ database: MembersDatabase, sourceLocation: SourceLoc
             """)
     }
     #expect(mismatches.isEmpty, "ledger and balance disagree: \(mismatches)", sourceLocation: sourceLocation)
-    let lotMismatches = try await database.writer.read { db in
+    let lotMismatches = try database.writer.read { db in
         try Row.fetchAll(db, sql: """
             SELECT m.id, m.available, COALESCE(SUM(l.remaining), 0) AS in_lots
             FROM member m LEFT JOIN point_lot l ON l.member_id = m.id
@@ -35,7 +35,7 @@ func expectLedgerBalances(_ database: MembersDatabase, sourceLocation: SourceLoc
 /// For every wallet, its entries' deltas sum to its balances and its open
 /// holds to what it has held; no entry is outside a wallet.
 func expectCreditBalances(_ database: MembersDatabase, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-    let (mismatches, heldMismatches, strays) = try await database.writer.read { db in
+    let (mismatches, heldMismatches, strays) = try database.writer.read { db in
         (
             try Row.fetchAll(db, sql: """
                 SELECT w.member_id, w.currency_code, w.available, w.held, w.debt,

@@ -50,7 +50,7 @@ final class ServiceProcess: @unchecked Sendable {
         try FileManager.default.createDirectory(at: dataDirectory, withIntermediateDirectories: true)
         let logFile = dataDirectory.appendingPathComponent("\(name).log")
         if !FileManager.default.fileExists(atPath: logFile.path) {
-            FileManager.default.createFile(atPath: logFile.path, contents: nil)
+            _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         }
         let process = Process()
         process.executableURL = executable

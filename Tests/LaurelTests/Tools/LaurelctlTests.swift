@@ -323,7 +323,8 @@ extension LaurelctlTests {
             for (name, city) in [("ann", "Lyon"), ("bob", "Paris"), ("o'hara, cat", "Lyon")] {
                 let enrolled = try await succeeded(
                     laurel.laurelctl("members", "enroll", "--external-id", "cli-\(ids.count)", "--name", name, "--attribute", "city=\(city)"))
-                ids[name] = try #require(enrolled.detail("member id"))
+                let id: String = try #require(enrolled.detail("member id"))
+                ids[name] = id
             }
             _ = try await succeeded(
                 laurel.laurelctl(
