@@ -5,11 +5,11 @@ extension Database {
     /// Steps a cached statement once and reads its first row column by
     /// column from SQLite; nil if there is none.
     ///
-    /// For the one-row lookups of the hottest calls (GetBalance, a saga
-    /// reading its redemption between steps): GRDB's `Row.fetchOne` makes a
-    /// cursor and a row, boxes the arguments and copies the row out, which
-    /// cost half again SQLite's own work on a primary-key lookup
-    /// (docs/performance.md). A statement run this way is reset and its
+    /// For a one-row lookup on the hottest call, GetBalance's: GRDB's
+    /// `Row.fetchOne` makes a cursor and a row, boxes the arguments and
+    /// copies the row out, which cost half again SQLite's own work on a
+    /// primary-key lookup (docs/performance.md; on the writers' lookups it
+    /// measured nothing, so they keep GRDB's). A statement run this way is reset and its
     /// bindings cleared before this returns, so it holds no snapshot open
     /// and the next use, here or through GRDB, binds afresh.
     ///
