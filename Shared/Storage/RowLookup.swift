@@ -9,9 +9,9 @@ extension Database {
     /// `Row.fetchOne` makes a cursor and a row, boxes the arguments and
     /// copies the row out, which cost half again SQLite's own work on a
     /// primary-key lookup (docs/performance.md; on the writers' lookups it
-    /// measured nothing, so they keep GRDB's). A statement run this way is reset and its
-    /// bindings cleared before this returns, so it holds no snapshot open
-    /// and the next use, here or through GRDB, binds afresh.
+    /// measured nothing, so they keep GRDB's). A statement run this way is
+    /// reset and its bindings cleared before this returns, so it holds no
+    /// snapshot open and the next use, here or through GRDB, binds afresh.
     ///
     /// Reads only: it skips GRDB's bookkeeping of statements that write
     /// (transaction observers, `afterCommit`).
