@@ -32,3 +32,17 @@ extension Principal {
             rateLimitPerSecond: Int(key.rateLimitPerSecond))
     }
 }
+
+extension Laurel_V1_ApiKey {
+    /// The caller as members describes it to the other services (`WhoAmI`):
+    /// what `Principal.init(_:)` reads back.
+    public init(_ principal: Principal) {
+        self = .with {
+            $0.keyID = principal.keyId
+            $0.name = principal.name
+            $0.role = .init(principal.role)
+            $0.partnerID = principal.partnerId
+            $0.rateLimitPerSecond = Int32(principal.rateLimitPerSecond)
+        }
+    }
+}

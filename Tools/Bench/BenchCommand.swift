@@ -130,15 +130,15 @@ struct BenchCommand: AsyncParsableCommand {
                             if due > began { try? await Task.sleep(until: due, clock: clock) }
                             began = due
                         }
-                        let ok = await worker.step(scenario, iteration: iteration)
+                        let failure = await worker.step(scenario, iteration: iteration)
                         let finished = clock.now
                         iteration += 1
                         guard began >= measureFrom else { continue }
-                        if ok {
+                        if let failure {
+                            samples.count(failure)
+                        } else {
                             let (seconds, attoseconds) = (finished - began).components
                             samples.latenciesMicros.append(UInt32(clamping: seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
-                        } else {
-                            samples.errors += 1
                         }
                     }
                     return samples
@@ -193,11 +193,20 @@ final class OpenLoopSchedule: Sendable {
 
 struct Samples: Sendable {
     var latenciesMicros: [UInt32] = []
-    var errors = 0
+    /// Failed calls by gRPC status code, with the first message seen for each:
+    /// a count alone does not say whether a run hit a limit, a timeout or a bug.
+    var failures: [String: (count: Int, message: String)] = [:]
+
+    var errors: Int { failures.values.reduce(0) { $0 + $1.count } }
+
+    mutating func count(_ error: any Error) {
+        let (code, message) = (error as? RPCError).map { ("\($0.code)", $0.message) } ?? ("client", "\(error)")
+        failures[code, default: (0, message)].count += 1
+    }
 
     mutating func merge(_ other: Samples) {
         latenciesMicros += other.latenciesMicros
-        errors += other.errors
+        failures.merge(other.failures) { ($0.count + $1.count, $0.message) }
     }
 }
 
@@ -221,6 +230,9 @@ struct BenchResult {
             "scenario": "\"\(scenario)\"",
             "ok": "\(sorted.count)",
             "errors": "\(samples.errors)",
+            "errors_by_code": "{" + samples.failures.sorted { $0.key < $1.key }
+                .map { "\(jsonString($0.key)): {\"count\": \($0.value.count), \"first\": \(jsonString($0.value.message))}" }
+                .joined(separator: ", ") + "}",
             "throughput": String(format: "%.0f", Double(sorted.count) / seconds),
             "p50_ms": String(format: "%.2f", percentile(0.5)),
             "p99_ms": String(format: "%.2f", percentile(0.99)),
@@ -286,8 +298,8 @@ struct Worker<C: Caller>: Sendable {
     let redemption: C
 
     /// One call of the scenario (a checkout is a balance look-up, a purchase
-    /// and, one time in ten, a redemption); false if any call failed.
-    func step(_ scenario: BenchCommand.Scenario, iteration: Int) async -> Bool {
+    /// and, one time in ten, a redemption); the first call's error if one failed.
+    func step(_ scenario: BenchCommand.Scenario, iteration: Int) async -> (any Error)? {
         let member = fixture.memberIds[(index &* 7919 &+ iteration) % fixture.memberIds.count]
         let key = "\(fixture.run)-\(index)-\(iteration)"
         do {
@@ -303,9 +315,9 @@ struct Worker<C: Caller>: Sendable {
                 _ = try await purchase(member, key)
                 if iteration % 10 == 0 { _ = try await redeem(member, key) }
             }
-            return true
+            return nil
         } catch {
-            return false
+            return error
         }
     }
 
@@ -335,4 +347,9 @@ struct Worker<C: Caller>: Sendable {
                 $0.idempotencyKey = "redeem-\(key)"
             }, answer: Laurel_V1_RedeemResponse.self)
     }
+}
+
+/// `text` as a JSON string literal, quotes and escapes included.
+func jsonString(_ text: String) -> String {
+    (try? JSONEncoder().encode(text)).map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
 }

@@ -232,6 +232,38 @@ import Testing
         }
     }
 
+    /// Catalog and redemption ask members about keys (here on every call: no
+    /// cache). While members is stopped, a key it confirmed lately still gets
+    /// in there, so that restarting members does not fail their callers; a key
+    /// it never confirmed to them cannot.
+    @Test func whileMembersIsStoppedKeysItConfirmedStillWorkElsewhere() async throws {
+        try await LaurelCluster.withCluster(authCacheSeconds: 0) { laurel in
+            let partner = try await laurel.createKey(.partner, partnerId: "acme")
+            let unchecked = try await laurel.createKey(.partner, partnerId: "acme")
+            try await laurel.withClients(apiKey: partner) { acme in
+                _ = try await acme.catalog.listRewards(.init())
+                await expectRPCError(.notFound, reason: "REDEMPTION_NOT_FOUND") {
+                    _ = try await acme.redemption.getRedemption(.with { $0.redemptionID = "rdm_x" })
+                }
+            }
+            #expect(await laurel.members.stop() == 0)
+            try await laurel.withClients(apiKey: partner) { acme in
+                _ = try await acme.catalog.listRewards(.init())
+                await expectRPCError(.notFound, reason: "REDEMPTION_NOT_FOUND") {
+                    _ = try await acme.redemption.getRedemption(.with { $0.redemptionID = "rdm_x" })
+                }
+            }
+            try await laurel.withClients(apiKey: unchecked) { acme in
+                await expectRPCError(.unavailable, reason: "AUTH_UNAVAILABLE") { _ = try await acme.catalog.listRewards(.init()) }
+            }
+            try await laurel.restart("laurel-members")
+            try await laurel.withClients(apiKey: unchecked) { acme in
+                _ = try await acme.catalog.listRewards(.init())
+                _ = try await acme.members.listMembers(.init())
+            }
+        }
+    }
+
     @Test func aKeyOverItsRateIsToldWhenToRetry() async throws {
         try await LaurelCluster.withCluster { laurel in
             // 1 call a second, bursts of 2.

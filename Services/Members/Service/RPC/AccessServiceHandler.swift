@@ -37,14 +37,6 @@ public struct AccessServiceHandler: Laurel_V1_AccessService.SimpleServiceProtoco
 
     public func whoAmI(request: Laurel_V1_WhoAmIRequest, context: ServerContext) async throws -> Laurel_V1_WhoAmIResponse {
         guard let principal = Principal.current else { throw AccessError.missingKey }
-        return .with {
-            $0.key = .with {
-                $0.keyID = principal.keyId
-                $0.name = principal.name
-                $0.role = .init(principal.role)
-                $0.partnerID = principal.partnerId
-                $0.rateLimitPerSecond = Int32(principal.rateLimitPerSecond)
-            }
-        }
+        return .with { $0.key = .init(principal) }
     }
 }
