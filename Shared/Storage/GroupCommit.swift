@@ -49,12 +49,7 @@ public final class GroupCommit: Sendable {
                 let effects = CommitEffects()
                 let outcome: Result<T, any Error>
                 do {
-                    var value: T?
-                    try db.inSavepoint {
-                        value = try CommitEffects.$current.withValue(effects) { try body(db) }
-                        return .commit
-                    }
-                    outcome = .success(value!)
+                    outcome = .success(try db.inJobSavepoint { try CommitEffects.$current.withValue(effects) { try body(db) } })
                 } catch {
                     outcome = .failure(error)
                 }
@@ -107,6 +102,27 @@ public final class GroupCommit: Sendable {
             return state.draining
         }
         if more { writer.asyncWriteWithoutTransaction { db in self.commitNextBatch(db) } }
+    }
+}
+
+extension Database {
+    /// GRDB's `inSavepoint`, minus preparing its statements again on every
+    /// call (a group commit runs one savepoint per write, all on the writer),
+    /// for use inside a transaction. As there, a job whose statement made
+    /// SQLite abandon the whole transaction leaves the commit to fail.
+    fileprivate func inJobSavepoint<T>(_ body: () throws -> T) throws -> T {
+        try cachedStatement(sql: "SAVEPOINT job").execute()
+        let value: T
+        do {
+            value = try body()
+        } catch {
+            // Rolling back to a savepoint keeps it on SQLite's stack: release it too.
+            try? cachedStatement(sql: "ROLLBACK TRANSACTION TO SAVEPOINT job").execute()
+            try? cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
+            throw error
+        }
+        try cachedStatement(sql: "RELEASE SAVEPOINT job").execute()
+        return value
     }
 }
 

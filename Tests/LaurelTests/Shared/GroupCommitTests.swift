@@ -38,6 +38,8 @@ import Testing
                     do {
                         try await commits.write { db in
                             try db.execute(sql: "INSERT INTO item (n) VALUES (?)", arguments: [n])
+                            // Fails after writing: the write must go with it.
+                            if n == 7 { throw CancellationError() }
                             db.afterCommit { effects.seen.withLock { $0.append(n) } }
                         }
                         return (n, true)
@@ -51,10 +53,10 @@ import Testing
             return try await group.reduce(into: [Int: Bool]()) { $0[$1.0] = $1.1 }
         }
         try await barrier.value
-        // 13 breaks the CHECK: it alone fails, and its effect never runs.
-        #expect(outcomes.filter { !$0.value }.map(\.key) == [13])
+        // 13 breaks the CHECK and 7 throws: they alone fail, and their effects never run.
+        #expect(outcomes.filter { !$0.value }.map(\.key).sorted() == [7, 13])
         let stored = try await queue.read { db in try Int.fetchAll(db, sql: "SELECT n FROM item ORDER BY n") }
-        #expect(stored == Array(1...40).filter { $0 != 13 })
+        #expect(stored == Array(1...40).filter { $0 != 13 && $0 != 7 })
         #expect(effects.seen.withLock { $0.sorted() } == stored)
         // The barrier, then a few batches rather than 40 transactions.
         let transactions = counter.commits.withLock { $0 }
