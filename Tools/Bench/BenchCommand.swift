@@ -154,23 +154,27 @@ struct BenchCommand: AsyncParsableCommand {
 
 /// CPU time of processes on this machine, from `/proc/<pid>/stat`.
 enum ProcessCPU {
-    /// User plus system clock ticks of each process; 0 for one that cannot be read.
-    static func ticks(_ pids: [Int32]) -> [Int] {
+    /// User plus system clock ticks of each process; nil for one that cannot be read.
+    static func ticks(_ pids: [Int32]) -> [Int?] {
         pids.map { pid in
             guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
                 let close = stat.lastIndex(of: ")")
-            else { return 0 }
+            else { return nil }
             // Fields after the command name, which may hold spaces: utime and stime are the 12th and 13th.
             let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return 0 }
+            guard fields.count > 12, let user = Int(fields[11]), let system = Int(fields[12]) else { return nil }
             return user + system
         }
     }
 
-    static func cores(from before: [Int], to after: [Int], over elapsed: Duration) -> [Double] {
+    /// Nil for a process not there at both ends (one restarted meanwhile).
+    static func cores(from before: [Int?], to after: [Int?], over elapsed: Duration) -> [Double?] {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let ticksPerSecond = Double(sysconf(Int32(_SC_CLK_TCK)))
-        return zip(before, after).map { seconds > 0 ? Double($1 - $0) / ticksPerSecond / seconds : 0 }
+        return zip(before, after).map { before, after in
+            guard let before, let after, seconds > 0 else { return nil }
+            return Double(after - before) / ticksPerSecond / seconds
+        }
     }
 }
 
@@ -218,7 +222,7 @@ struct BenchResult {
     let rate: Int?
     let samples: Samples
     /// Cores busy per `--cpu-pids` process over the measured seconds.
-    let cpu: [Double]
+    let cpu: [Double?]
 
     var json: String {
         let sorted = samples.latenciesMicros.sorted()
@@ -240,7 +244,7 @@ struct BenchResult {
             "concurrency": "\(concurrency)",
             "connections": "\(connections)",
             "rate": rate.map(String.init) ?? "null",
-            "cpu_cores": "[" + cpu.map { String(format: "%.2f", $0) }.joined(separator: ", ") + "]",
+            "cpu_cores": "[" + cpu.map { $0.map { String(format: "%.2f", $0) } ?? "null" }.joined(separator: ", ") + "]",
         ]
         return "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
     }
