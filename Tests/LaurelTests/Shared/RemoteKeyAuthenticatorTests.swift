@@ -13,7 +13,7 @@ import Testing
     let clock = ManualClock()
 
     /// Generous: under the whole suite a first call on a new connection has
-    /// taken over 2 s (the services' own timeout).
+    /// taken over 2 s, the key check's timeout in the services.
     static let timeout = Duration.seconds(30)
 
     var principal: Principal { Principal(keyId: key.keyId, name: "till", role: .partner, partnerId: "acme", rateLimitPerSecond: 7) }
@@ -84,7 +84,7 @@ import Testing
     }
 
     /// Members really stopped, as in a restart: the connection is refused.
-    @Test func aStoppedMembersServiceIsOutrunTheSameWay() async throws {
+    @Test func aStoppedMembersServiceIsHandledTheSameWay() async throws {
         let members = FakeAccessService(answering: principal)
         let server = GRPCServer(
             transport: .http2NIOPosix(address: .ipv4(host: "127.0.0.1", port: 0), transportSecurity: .plaintext),
