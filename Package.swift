@@ -41,7 +41,7 @@ func service(_ name: String, executable: String, extraDependencies: [Target.Depe
 }
 
 /// An operator's or developer's executable: a gRPC client of the services.
-func tool(_ name: String, path: String) -> Target {
+func tool(_ name: String, path: String, extra: [Target.Dependency] = []) -> Target {
     .executableTarget(
         name: name,
         dependencies: [
@@ -51,7 +51,7 @@ func tool(_ name: String, path: String) -> Target {
             .product(name: "GRPCNIOTransportHTTP2Posix", package: "grpc-swift-nio-transport"),
             .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
-        ],
+        ] + extra,
         path: path,
         swiftSettings: swiftSettings
     )
@@ -121,7 +121,9 @@ let package = Package(
         ])
         + [
             tool("laurel-health-probe", path: "Tools/HealthProbe"),
-            tool("laurel-bench", path: "Tools/Bench"),
+            tool(
+                "laurel-bench", path: "Tools/Bench",
+                extra: [.product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio")]),
             tool("laurelctl", path: "Tools/Laurelctl"),
             .testTarget(
                 name: "LaurelTests",

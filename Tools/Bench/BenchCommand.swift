@@ -3,6 +3,8 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
 import LaurelShared
+import NIOCore
+import NIOPosix
 import Synchronization
 
 /// Load generator for Laurel: many concurrent calls over several HTTP/2
@@ -34,6 +36,8 @@ struct BenchCommand: AsyncParsableCommand {
         name: .customLong("client-transport"),
         help: "How the bench calls: direct (unary calls straight on Laurel's transport, the least client CPU per call), frames (grpc-swift-2's clients on Laurel's transport) or nio (on grpc-swift-nio-transport).")
     var clientTransport: BenchClient = .direct
+    @Flag(inversion: .prefixedNo, help: "With the direct client, run each worker's task on its connection's event loop.")
+    var onLoops = true
     @Option(name: .customLong("member-count"), help: "Members to enrol before the run.") var memberCount: Int = 1_000
     @Option(help: "Start calls at this many per second instead of as fast as answers come (open loop); latency is then counted from when each call was due, so a stall shows up in it.")
     var rate: Int?
@@ -53,10 +57,21 @@ struct BenchCommand: AsyncParsableCommand {
         let key = try String(contentsOfFile: apiKeyFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         switch clientTransport {
         case .direct:
+            // Connection i of each service on loop i (mod the loops), so that
+            // a worker's connections to members and to redemption share the
+            // loop its task runs on.
+            let loops = Array(MultiThreadedEventLoopGroup.singleton.makeIterator())
             try await run(
-                connect: { address in FrameClientTransport(.init(host: address.host, port: address.port)) },
-                keepUp: { try await $0.connect() }, shutDown: { $0.beginGracefulShutdown() },
-                caller: { DirectCaller(transport: $0, apiKey: key) })
+                connect: { (address: PeerAddress, index: Int) -> DirectConnection in
+                    let loop = loops[index % loops.count]
+                    return DirectConnection(
+                        transport: FrameClientTransport(.init(host: address.host, port: address.port), group: loop),
+                        executor: EventLoopExecutor(loop))
+                },
+                keepUp: { (connection: DirectConnection) in try await connection.transport.connect() },
+                shutDown: { $0.transport.beginGracefulShutdown() },
+                caller: { DirectCaller(transport: $0.transport, apiKey: key) },
+                executor: { [onLoops] in onLoops ? $0.executor : nil })
         case .frames:
             try await runClients { makeFramePeerClient($0, apiKey: key) }
         case .nio:
@@ -66,20 +81,21 @@ struct BenchCommand: AsyncParsableCommand {
 
     func runClients<Transport: ClientTransport>(_ makeClient: @escaping (PeerAddress) throws -> GRPCClient<Transport>) async throws {
         try await run(
-            connect: makeClient, keepUp: { try await $0.runConnections() }, shutDown: { $0.beginGracefulShutdown() },
+            connect: { address, _ in try makeClient(address) }, keepUp: { try await $0.runConnections() }, shutDown: { $0.beginGracefulShutdown() },
             caller: { GRPCCaller(client: $0) })
     }
 
     /// Makes `connections` connections to each service, runs the scenario
     /// over them and prints its result.
     func run<Connection: Sendable, C: Caller>(
-        connect: (PeerAddress) throws -> Connection,
+        connect: (_ address: PeerAddress, _ index: Int) throws -> Connection,
         keepUp: @escaping @Sendable (Connection) async throws -> Void,
         shutDown: (Connection) -> Void,
-        caller: (Connection) -> C
+        caller: (Connection) -> C,
+        executor: (Connection) -> (any TaskExecutor)? = { _ in nil }
     ) async throws {
         func connections(_ address: PeerAddress) throws -> [Connection] {
-            try (0..<max(1, self.connections)).map { _ in try connect(address) }
+            try (0..<max(1, self.connections)).map { try connect(address, $0) }
         }
         let members = try connections(membersAddress)
         let catalog = try connections(catalogAddress)
@@ -95,7 +111,8 @@ struct BenchCommand: AsyncParsableCommand {
                 Worker(
                     index: index, fixture: fixture,
                     members: caller(members[index % members.count]),
-                    redemption: caller(redemption[index % redemption.count]))
+                    redemption: caller(redemption[index % redemption.count]),
+                    executor: executor(scenario == .redeem ? redemption[index % redemption.count] : members[index % members.count]))
             }
             let result = try await measure(workers)
             print(result.json)
@@ -110,7 +127,9 @@ struct BenchCommand: AsyncParsableCommand {
         let end = measureFrom.advanced(by: .seconds(duration))
         // Open loop: call k is due at start + k/rate, whichever worker is free takes it.
         let schedule = rate.map { OpenLoopSchedule(start: start, rate: $0) }
-        let pids = cpuPids
+        // The bench's own CPU last: on shared cores, what the client takes
+        // the servers do not get.
+        let pids = cpuPids + [getpid()]
         let cpu = Task {
             try await Task.sleep(until: measureFrom, clock: clock)
             let (before, from) = (ProcessCPU.ticks(pids), clock.now)
@@ -119,7 +138,7 @@ struct BenchCommand: AsyncParsableCommand {
         }
         let samples = try await withThrowingTaskGroup(of: Samples.self) { group in
             for worker in workers {
-                group.addTask {
+                group.addTask(executorPreference: worker.executor) {
                     var samples = Samples()
                     var iteration = 0
                     while clock.now < end {
@@ -146,9 +165,10 @@ struct BenchCommand: AsyncParsableCommand {
             }
             return try await group.reduce(into: Samples()) { $0.merge($1) }
         }
+        let cores = try await cpu.value
         return BenchResult(
             scenario: scenario.rawValue, seconds: Double(duration), concurrency: concurrency, connections: connections,
-            rate: rate, samples: samples, cpu: try await cpu.value)
+            rate: rate, samples: samples, cpu: Array(cores.dropLast()), benchCPU: cores.last ?? nil)
     }
 }
 
@@ -223,6 +243,8 @@ struct BenchResult {
     let samples: Samples
     /// Cores busy per `--cpu-pids` process over the measured seconds.
     let cpu: [Double?]
+    /// Cores laurel-bench itself kept busy over the measured seconds.
+    let benchCPU: Double?
 
     var json: String {
         let sorted = samples.latenciesMicros.sorted()
@@ -245,6 +267,7 @@ struct BenchResult {
             "connections": "\(connections)",
             "rate": rate.map(String.init) ?? "null",
             "cpu_cores": "[" + cpu.map { $0.map { String(format: "%.2f", $0) } ?? "null" }.joined(separator: ", ") + "]",
+            "bench_cpu_cores": benchCPU.map { String(format: "%.2f", $0) } ?? "null",
         ]
         return "{" + fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \($0.value)" }.joined(separator: ", ") + "}"
     }
@@ -300,12 +323,15 @@ struct Worker<C: Caller>: Sendable {
     let fixture: Fixture
     let members: C
     let redemption: C
+    /// Where the worker's task runs; nil for Swift's global executor.
+    let executor: (any TaskExecutor)?
 
     /// One call of the scenario (a checkout is a balance look-up, a purchase
     /// and, one time in ten, a redemption); the first call's error if one failed.
     func step(_ scenario: BenchCommand.Scenario, iteration: Int) async -> (any Error)? {
         let member = fixture.memberIds[(index &* 7919 &+ iteration) % fixture.memberIds.count]
-        let key = "\(fixture.run)-\(index)-\(iteration)"
+        // Made only by the calls that need one: GetBalance needs none.
+        var key: String { "\(fixture.run)-\(index)-\(iteration)" }
         do {
             switch scenario {
             case .getBalance:

@@ -2,6 +2,7 @@ import ArgumentParser
 import GRPCCore
 import GRPCProtobuf
 import LaurelShared
+import NIOCore
 import SwiftProtobuf
 
 /// How laurel-bench makes its calls. Client and services share the
@@ -64,5 +65,28 @@ struct DirectCaller: Caller {
                 metadata: answer.trailers)
         }
         return try Response(serializedBytes: message)
+    }
+}
+
+/// A connection of the direct client and the event loop it runs on.
+struct DirectConnection: Sendable {
+    let transport: FrameClientTransport
+    let executor: EventLoopExecutor
+}
+
+/// Runs a task's jobs on one NIO event loop. A call's answer is read on its
+/// connection's loop; a worker whose task runs there too is resumed without
+/// waking a thread of Swift's pool, and its next request goes out from the
+/// same thread.
+final class EventLoopExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(_ loop: any EventLoop) {
+        self.loop = loop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
     }
 }
