@@ -10,6 +10,10 @@ import Synchronization
 /// loop knows that order.
 final class FrameClientStream: Sendable {
     let descriptor: MethodDescriptor
+    /// The connection the call opens on. It changes only before the call's
+    /// headers go out: a call that took a connection which closed before
+    /// the call opened moves to the next one (`FrameClientTransport.opening`).
+    let connection: Mutex<FrameClientTransport.Ready>
     /// The answer's parts, added by the event loop.
     let inbound = PartBuffer<RPCResponsePart<[UInt8]>>()
     /// The request's unsent bytes (a large request waits while the server
@@ -19,8 +23,23 @@ final class FrameClientStream: Sendable {
     /// request so that both go to the event loop together.
     let pendingMetadata = Mutex<Metadata?>(nil)
 
-    init(descriptor: MethodDescriptor) {
+    init(descriptor: MethodDescriptor, on connection: FrameClientTransport.Ready) {
         self.descriptor = descriptor
+        self.connection = Mutex(connection)
+    }
+
+    var handler: NIOLoopBound<FrameClientConnectionHandler> { connection.withLock { $0.handler } }
+}
+
+/// Whether a connection still takes new calls, readable from any thread:
+/// its handler closes it, on the event loop, once the connection drains.
+final class FrameConnectionGate: Sendable {
+    private let open = Atomic<Bool>(true)
+
+    var isOpen: Bool { open.load(ordering: .acquiring) }
+
+    func close() {
+        open.store(false, ordering: .releasing)
     }
 }
 
@@ -46,6 +65,8 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     private let maxResponseLength: Int
     /// Told once, when the connection can take no more calls (GOAWAY or closed).
     private let onDraining: @Sendable () -> Void
+    /// Closed with `draining`, for callers on other threads.
+    let gate = FrameConnectionGate()
     private var context: ChannelHandlerContext? { writer.context }
     private var streams: [HTTP2StreamID: OpenStream] = [:]
     /// The id of each call's stream, once it has one.
@@ -252,6 +273,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     private func startDraining() {
         guard !draining else { return }
         draining = true
+        gate.close()
         onDraining()
     }
 

@@ -14,8 +14,9 @@ import Synchronization
 /// server closes it or sends GOAWAY. A call made while there is no connection
 /// waits for one (or, with `waitForReady` off, fails UNAVAILABLE at once); a
 /// call whose task is cancelled, or whose deadline passes, resets its stream.
-/// No compression, no TLS, no retries of its own (GRPCCore's retry policies
-/// apply as with any transport).
+/// A call whose connection began to drain before the call sent anything goes
+/// out on the next connection instead. No compression, no TLS, no retries of
+/// its own (GRPCCore's retry policies apply as with any transport).
 public final class FrameClientTransport: ClientTransport {
     public typealias Bytes = [UInt8]
 
@@ -35,6 +36,7 @@ public final class FrameClientTransport: ClientTransport {
     /// A connection taking calls, and how its peers are named.
     struct Ready: Sendable {
         let handler: NIOLoopBound<FrameClientConnectionHandler>
+        let gate: FrameConnectionGate
         let remotePeer: String
         let localPeer: String
     }
@@ -114,16 +116,35 @@ public final class FrameClientTransport: ClientTransport {
         descriptor: MethodDescriptor, options: CallOptions,
         _ closure: (_ stream: RPCStream<Inbound, Outbound>, _ context: ClientContext) async throws -> T
     ) async throws -> T {
-        let ready = try await readyConnection(waitForReady: options.waitForReady ?? true)
-        let connection = ready.handler
-        let call = FrameClientStream(descriptor: descriptor)
-        defer { connection.eventLoop.execute { connection.value.release(call) } }
+        let waitForReady = options.waitForReady ?? true
+        let ready = try await readyConnection(waitForReady: waitForReady)
+        let call = FrameClientStream(descriptor: descriptor, on: ready)
+        defer {
+            let connection = call.handler
+            connection.eventLoop.execute { connection.value.release(call) }
+        }
         return try await closure(
             RPCStream(
                 descriptor: descriptor,
                 inbound: RPCAsyncSequence(wrapping: PartBufferSequence(buffer: call.inbound)),
-                outbound: RPCWriter.Closable(wrapping: FrameClientOutbound(connection: connection, call: call))),
+                outbound: RPCWriter.Closable(
+                    wrapping: FrameClientOutbound(call: call) { [self] in try await opening(call, waitForReady: waitForReady) })),
             ClientContext(descriptor: descriptor, remotePeer: ready.remotePeer, localPeer: ready.localPeer))
+    }
+
+    /// The connection a call opens on: the one it took, unless that one has
+    /// begun to drain or closed since, in which case the next. The call has
+    /// sent nothing yet, so it is safe to send on another connection; a
+    /// connection that closes after this check still fails the call
+    /// UNAVAILABLE, but that window is the hop to its event loop rather
+    /// than everything the caller did since taking it (GRPCCore's
+    /// interceptors and serialization, for one).
+    func opening(_ call: FrameClientStream, waitForReady: Bool) async throws -> NIOLoopBound<FrameClientConnectionHandler> {
+        let taken = call.connection.withLock { $0 }
+        guard !taken.gate.isOpen else { return taken.handler }
+        let next = try await readyConnection(waitForReady: waitForReady)
+        call.connection.withLock { $0 = next }
+        return next.handler
     }
 
     /// A unary call's answer as `unary` reads it.
@@ -147,9 +168,9 @@ public final class FrameClientTransport: ClientTransport {
     public func unary(
         _ descriptor: MethodDescriptor, metadata: Metadata, request: [UInt8], waitForReady: Bool = true
     ) async throws -> UnaryAnswer {
-        let connection = try await readyConnection(waitForReady: waitForReady).handler
-        let call = FrameClientStream(descriptor: descriptor)
+        let call = FrameClientStream(descriptor: descriptor, on: try await readyConnection(waitForReady: waitForReady))
         try await call.state.reserve(request.count)
+        let connection = try await opening(call, waitForReady: waitForReady)
         connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: request, end: true) }
         var answer = UnaryAnswer()
         // Once the status is in, the connection has already let go of the
@@ -254,7 +275,9 @@ public final class FrameClientTransport: ClientTransport {
             .get()
         let ready = try await channel.eventLoop.submit {
             let handler = try channel.pipeline.syncOperations.handler(type: FrameClientConnectionHandler.self)
-            return Ready(handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), remotePeer: handler.remotePeer, localPeer: handler.localPeer)
+            return Ready(
+                handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), gate: handler.gate, remotePeer: handler.remotePeer,
+                localPeer: handler.localPeer)
         }.get()
         let waiters = phase.withLock { phase -> [Waiter]? in
             guard case .connecting(let waiters) = phase else { return nil }
@@ -287,11 +310,17 @@ public final class FrameClientTransport: ClientTransport {
     }
 }
 
-/// A call's requests, handed to its connection's event loop in order.
+/// A call's requests, handed to its connection's event loop in order. The
+/// first part to go out opens the call, on the connection `open` gives.
 struct FrameClientOutbound: ClosableRPCWriterProtocol {
     typealias Element = RPCRequestPart<[UInt8]>
-    let connection: NIOLoopBound<FrameClientConnectionHandler>
     let call: FrameClientStream
+    let open: @Sendable () async throws -> NIOLoopBound<FrameClientConnectionHandler>
+
+    init(call: FrameClientStream, open: @escaping @Sendable () async throws -> NIOLoopBound<FrameClientConnectionHandler>) {
+        self.call = call
+        self.open = open
+    }
 
     func write(_ part: Element) async throws {
         switch part {
@@ -300,10 +329,12 @@ struct FrameClientOutbound: ClosableRPCWriterProtocol {
             call.pendingMetadata.withLock { $0 = metadata }
         case .message(let message):
             try await call.state.reserve(message.count)
-            let connection = connection, call = call
+            let call = call
             if let metadata = call.pendingMetadata.withLock({ $0.take() }) {
+                let connection = try await open()
                 connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: message, end: false) }
             } else {
+                let connection = call.handler
                 connection.eventLoop.execute { connection.value.send(message, of: call) }
             }
         }
@@ -314,17 +345,21 @@ struct FrameClientOutbound: ClosableRPCWriterProtocol {
     }
 
     func finish() async {
-        let connection = connection, call = call
+        let call = call
         if let metadata = call.pendingMetadata.withLock({ $0.take() }) {
+            // Not opened on another connection if none comes: the call's
+            // own connection then refuses it, and the caller hears why.
+            let connection = (try? await open()) ?? call.handler
             connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: nil, end: true) }
         } else {
+            let connection = call.handler
             connection.eventLoop.execute { connection.value.endRequest(of: call) }
         }
     }
 
     /// The request could not be completed: the stream is reset.
     func finish(throwing error: any Error) async {
-        let connection = connection, call = call
+        let connection = call.handler, call = call
         connection.eventLoop.execute { connection.value.release(call) }
     }
 }
