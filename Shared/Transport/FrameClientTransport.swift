@@ -331,13 +331,20 @@ struct FrameClientOutbound: ClosableRPCWriterProtocol {
             try await call.state.reserve(message.count)
             let call = call
             if let metadata = call.pendingMetadata.withLock({ $0.take() }) {
-                let connection = try await open()
+                let connection = await opening()
                 connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: message, end: false) }
             } else {
                 let connection = call.handler
                 connection.eventLoop.execute { connection.value.send(message, of: call) }
             }
         }
+    }
+
+    /// Where the call opens. If no next connection comes (the call's
+    /// deadline passes, or the client shuts down), the connection it took
+    /// refuses it, and the caller hears why from its answer.
+    private func opening() async -> NIOLoopBound<FrameClientConnectionHandler> {
+        (try? await open()) ?? call.handler
     }
 
     func write(contentsOf parts: some Sequence<Element>) async throws {
@@ -347,9 +354,7 @@ struct FrameClientOutbound: ClosableRPCWriterProtocol {
     func finish() async {
         let call = call
         if let metadata = call.pendingMetadata.withLock({ $0.take() }) {
-            // Not opened on another connection if none comes: the call's
-            // own connection then refuses it, and the caller hears why.
-            let connection = (try? await open()) ?? call.handler
+            let connection = await opening()
             connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: nil, end: true) }
         } else {
             let connection = call.handler
