@@ -22,13 +22,59 @@ final class FrameClientStream: Sendable {
     /// The request headers, held until the first message or the end of the
     /// request so that both go to the event loop together.
     let pendingMetadata = Mutex<Metadata?>(nil)
+    /// Whether the call waits for a connection, also when it is sent again.
+    let waitForReady: Bool
+    private let sentAgain = Atomic<Bool>(false)
 
-    init(descriptor: MethodDescriptor, on connection: FrameClientTransport.Ready) {
+    init(descriptor: MethodDescriptor, on connection: FrameClientTransport.Ready, waitForReady: Bool) {
         self.descriptor = descriptor
         self.connection = Mutex(connection)
+        self.waitForReady = waitForReady
     }
 
     var handler: NIOLoopBound<FrameClientConnectionHandler> { connection.withLock { $0.handler } }
+
+    /// True once: a call is sent again at most once, as gRPC's transparent
+    /// retry does for a call the server refused.
+    func maySendAgain() -> Bool {
+        !sentAgain.exchange(true, ordering: .relaxed)
+    }
+
+    /// Ends the call with `error`, its answer incomplete.
+    func fail(_ error: RPCError) {
+        inbound.finish(throwing: error)
+        state.close(cancelled: true)
+    }
+}
+
+/// A call's request as it went out, kept until its answer begins, so that a
+/// call the server refused without processing it can be sent again in full.
+struct FrameClientResend: Sendable {
+    /// A larger request is not kept, and fails if refused.
+    static let maxBytes = 64 << 10
+
+    let metadata: Metadata
+    private(set) var first: [UInt8]?
+    /// Messages after the first; empty for a unary request.
+    private(set) var rest: [[UInt8]] = []
+    private var bytes: Int
+
+    init?(metadata: Metadata, first: [UInt8]?) {
+        guard (first?.count ?? 0) <= Self.maxBytes else { return nil }
+        self.metadata = metadata
+        self.first = first
+        bytes = first?.count ?? 0
+    }
+
+    /// Keeps one more message; false once the request is too large to keep.
+    mutating func keep(_ message: [UInt8]) -> Bool {
+        bytes += message.count
+        guard bytes <= Self.maxBytes else { return false }
+        if first == nil { first = message } else { rest.append(message) }
+        return true
+    }
+
+    var byteCount: Int { bytes }
 }
 
 /// Whether a connection still takes new calls, readable from any thread:
@@ -59,12 +105,23 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         var receivedHeaders = false
         /// Whether the request side has ended (END_STREAM sent).
         var requestDone = false
+        /// The request so far, until the answer begins; nil once too large.
+        var resend: FrameClientResend?
+
+        mutating func keep(_ message: [UInt8]) {
+            guard var kept = resend else { return }
+            resend = nil
+            if kept.keep(message) { resend = kept }
+        }
     }
 
     private let authority: String
     private let maxResponseLength: Int
     /// Told once, when the connection can take no more calls (GOAWAY or closed).
     private let onDraining: @Sendable () -> Void
+    /// Sends a call the server refused again, on the next connection, or
+    /// fails it with the refusal.
+    private let sendAgain: @Sendable (FrameClientStream, FrameClientResend, RPCError) -> Void
     /// Closed with `draining`, for callers on other threads.
     let gate = FrameConnectionGate()
     private var context: ChannelHandlerContext? { writer.context }
@@ -77,14 +134,25 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     var remotePeer: String { writer.remotePeer }
     var localPeer: String { writer.localPeer }
 
-    init(authority: String, maxResponseLength: Int, onDraining: @escaping @Sendable () -> Void) {
+    init(
+        authority: String, maxResponseLength: Int, onDraining: @escaping @Sendable () -> Void,
+        sendAgain: @escaping @Sendable (FrameClientStream, FrameClientResend, RPCError) -> Void
+    ) {
         self.authority = authority
         self.maxResponseLength = maxResponseLength
         self.onDraining = onDraining
+        self.sendAgain = sendAgain
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         writer.attach(context)
+    }
+
+    /// A client's handler is added before it connects: the peers' addresses
+    /// are known only now (calls' errors name the server by them).
+    func channelActive(context: ChannelHandlerContext) {
+        writer.attach(context)
+        context.fireChannelActive()
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -107,8 +175,12 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let closed = event as? StreamClosedEvent {
             // Reset before the status arrived.
-            let code: RPCError.Code = closed.reason == .refusedStream ? .unavailable : .cancelled
-            fail(closed.streamID, RPCError(code: code, message: "the server reset the stream (\(closed.reason.map { "\($0)" } ?? "no reason"))"))
+            if closed.reason == .refusedStream {
+                refused(closed.streamID, RPCError(code: .unavailable, message: "\(remotePeer) refused the call without processing it (REFUSED_STREAM)"))
+            } else {
+                fail(closed.streamID, RPCError(code: .cancelled, message: "the server reset the stream (\(closed.reason.map { "\($0)" } ?? "no reason"))"))
+            }
+            closeIfDrained()
         } else {
             writer.observe(event)
             context.fireUserInboundEventTriggered(event)
@@ -122,13 +194,13 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         case .headers(let headers): receive(headers, on: frame.streamID)
         case .data(let data): receive(data, on: frame.streamID)
         case .goAway(let lastStreamID, _, _):
-            // Calls above its last id were never processed: they fail
-            // UNAVAILABLE, safe to make again. The rest finish here; new
-            // calls go to the next connection.
-            for id in streams.keys where id > lastStreamID {
-                fail(id, RPCError(code: .unavailable, message: "\(remotePeer) is closing the connection and did not process the call"))
-            }
+            // New calls go to the next connection, and so do calls above its
+            // last id, which were never processed (`refused`). The rest
+            // finish here.
             startDraining()
+            for id in streams.keys where id > lastStreamID {
+                refused(id, RPCError(code: .unavailable, message: "\(remotePeer) is closing the connection and did not process the call"))
+            }
             if streams.isEmpty { context.close(promise: nil) }
         default: break
         }
@@ -152,7 +224,9 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         let id = nextStreamID
         nextStreamID = HTTP2StreamID(Int32(id) + 2)
         ids[ObjectIdentifier(call)] = id
-        streams[id] = OpenStream(call: call, deframer: MessageDeframer(maxLength: maxResponseLength), requestDone: end)
+        streams[id] = OpenStream(
+            call: call, deframer: MessageDeframer(maxLength: maxResponseLength), requestDone: end,
+            resend: FrameClientResend(metadata: metadata, first: message))
 
         var headers = HPACKHeaders()
         headers.reserveCapacity(6 + metadata.count)
@@ -175,6 +249,21 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     func send(_ message: [UInt8], of call: FrameClientStream) {
         guard let id = ids[ObjectIdentifier(call)] else { return }
         writer.writeMessage(message, on: id, state: call.state)
+        streams[id]?.keep(message)
+        scheduleFlush()
+    }
+
+    /// A call another connection's server refused, sent here again in full,
+    /// unless its task gave up on it meanwhile.
+    func openAgain(_ call: FrameClientStream, _ request: FrameClientResend) {
+        guard !call.state.isClosed else { return }
+        call.state.unsentAgain(request.byteCount)
+        open(call, metadata: request.metadata, message: request.first, end: request.rest.isEmpty)
+        guard !request.rest.isEmpty, let id = ids[ObjectIdentifier(call)] else { return }
+        for (index, message) in request.rest.enumerated() {
+            writer.writeMessage(message, on: id, endStream: index == request.rest.count - 1, state: call.state)
+        }
+        streams[id]?.requestDone = true
         scheduleFlush()
     }
 
@@ -206,6 +295,8 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         let headers = frame.headers
         if !stream.receivedHeaders {
             stream.receivedHeaders = true
+            // The server is answering: the call will not be sent again.
+            stream.resend = nil
             streams[id] = stream
             if let status = headers.first(name: ":status"), status != "200" {
                 // Not a gRPC answer: its HTTP status says what happened.
@@ -257,12 +348,25 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
+    /// The server did not process the call on `id`: it goes again on the
+    /// next connection (gRPC's transparent retry) if its whole request went
+    /// out and was kept, no answer began, and it was not sent again before;
+    /// otherwise it fails with `error`, which says it is safe to make again.
+    private func refused(_ id: HTTP2StreamID, _ error: RPCError) {
+        guard let stream = streams[id] else { return }
+        guard stream.requestDone, !stream.receivedHeaders, let request = stream.resend, stream.call.maySendAgain() else {
+            return fail(id, error)
+        }
+        streams.removeValue(forKey: id)
+        ids.removeValue(forKey: ObjectIdentifier(stream.call))
+        sendAgain(stream.call, request, error)
+    }
+
     /// The call on `id` ends with `error`, its answer incomplete.
     private func fail(_ id: HTTP2StreamID, _ error: RPCError) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         ids.removeValue(forKey: ObjectIdentifier(stream.call))
-        stream.call.inbound.finish(throwing: error)
-        stream.call.state.close(cancelled: true)
+        stream.call.fail(error)
     }
 
     private func failAll(_ error: RPCError) {

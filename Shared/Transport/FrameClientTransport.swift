@@ -15,8 +15,11 @@ import Synchronization
 /// waits for one (or, with `waitForReady` off, fails UNAVAILABLE at once); a
 /// call whose task is cancelled, or whose deadline passes, resets its stream.
 /// A call whose connection began to drain before the call sent anything goes
-/// out on the next connection instead. No compression, no TLS, no retries of
-/// its own (GRPCCore's retry policies apply as with any transport).
+/// out on the next connection instead, and so, once, does a call the server
+/// refused without processing it (GOAWAY, REFUSED_STREAM): gRPC's
+/// transparent retry, safe for any call. No compression, no TLS, no other
+/// retries of its own (GRPCCore's retry policies apply as with any
+/// transport).
 public final class FrameClientTransport: ClientTransport {
     public typealias Bytes = [UInt8]
 
@@ -118,7 +121,7 @@ public final class FrameClientTransport: ClientTransport {
     ) async throws -> T {
         let waitForReady = options.waitForReady ?? true
         let ready = try await readyConnection(waitForReady: waitForReady)
-        let call = FrameClientStream(descriptor: descriptor, on: ready)
+        let call = FrameClientStream(descriptor: descriptor, on: ready, waitForReady: waitForReady)
         defer {
             let connection = call.handler
             connection.eventLoop.execute { connection.value.release(call) }
@@ -168,7 +171,8 @@ public final class FrameClientTransport: ClientTransport {
     public func unary(
         _ descriptor: MethodDescriptor, metadata: Metadata, request: [UInt8], waitForReady: Bool = true
     ) async throws -> UnaryAnswer {
-        let call = FrameClientStream(descriptor: descriptor, on: try await readyConnection(waitForReady: waitForReady))
+        let call = FrameClientStream(
+            descriptor: descriptor, on: try await readyConnection(waitForReady: waitForReady), waitForReady: waitForReady)
         try await call.state.reserve(request.count)
         let connection = try await opening(call, waitForReady: waitForReady)
         connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: request, end: true) }
@@ -176,7 +180,13 @@ public final class FrameClientTransport: ClientTransport {
         // Once the status is in, the connection has already let go of the
         // stream; any other way out resets it.
         var answered = false
-        defer { if !answered { connection.eventLoop.execute { connection.value.release(call) } } }
+        // The call's connection now: a refused call may have moved.
+        defer {
+            if !answered {
+                let connection = call.handler
+                connection.eventLoop.execute { connection.value.release(call) }
+            }
+        }
         while let part = try await call.inbound.next() {
             switch part {
             case .metadata(let metadata):
@@ -249,6 +259,10 @@ public final class FrameClientTransport: ClientTransport {
     private func makeConnection() async throws -> any Channel {
         let authority = "\(config.host):\(config.port)", maxResponseLength = config.maxResponseLength
         let drained: @Sendable () -> Void = { [weak self] in self?.connectionDraining() }
+        let sendAgain: @Sendable (FrameClientStream, FrameClientResend, RPCError) -> Void = { [weak self] call, request, refusal in
+            guard let self else { return call.fail(refusal) }
+            self.sendAgain(call, request, refusal: refusal)
+        }
         let channel = try await ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelOption(.socketOption(.so_keepalive), value: 1)
@@ -268,7 +282,9 @@ public final class FrameClientTransport: ClientTransport {
                             HTTP2Setting(parameter: .maxHeaderListSize, value: HPACKDecoder.defaultMaxHeaderListSize),
                         ],
                         headerBlockValidation: .disabled))
-                    try sync.addHandler(FrameClientConnectionHandler(authority: authority, maxResponseLength: maxResponseLength, onDraining: drained))
+                    try sync.addHandler(
+                        FrameClientConnectionHandler(
+                            authority: authority, maxResponseLength: maxResponseLength, onDraining: drained, sendAgain: sendAgain))
                 }
             }
             .connect(host: config.host, port: config.port)
@@ -291,6 +307,20 @@ public final class FrameClientTransport: ClientTransport {
         }
         for waiter in waiters { waiter.resume(returning: ready) }
         return channel
+    }
+
+    /// Sends a call the server refused without processing it on the next
+    /// connection, where its task reads on from the same buffer, none the
+    /// wiser; the refused connection has let go of it. If no connection
+    /// comes (the client shuts down, or the call does not wait for one), it
+    /// fails with the refusal. A call whose task gives up meanwhile is not
+    /// sent (`openAgain`).
+    private func sendAgain(_ call: FrameClientStream, _ request: FrameClientResend, refusal: RPCError) {
+        Task {
+            guard let next = try? await readyConnection(waitForReady: call.waitForReady) else { return call.fail(refusal) }
+            call.connection.withLock { $0 = next }
+            next.handler.eventLoop.execute { next.handler.value.openAgain(call, request) }
+        }
     }
 
     /// The connection takes no new calls: they wait for the next one.

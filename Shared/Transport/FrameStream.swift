@@ -52,6 +52,17 @@ final class FrameStreamState: Sendable {
         }
     }
 
+    /// Counts `bytes` as unsent without waiting: a request sent again on
+    /// another connection, whose bytes were counted once already and have
+    /// since been counted as sent.
+    func unsentAgain(_ bytes: Int) {
+        state.withLock { $0.unsent += bytes }
+    }
+
+    /// Whether the stream has ended, for a connection about to send a
+    /// request again: a call that ended meanwhile is not sent.
+    var isClosed: Bool { state.withLock { $0.closed } }
+
     func sent(_ bytes: Int) {
         let waiter: CheckedContinuation<Void, any Error>? = state.withLock { state in
             state.unsent -= bytes
