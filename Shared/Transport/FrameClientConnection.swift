@@ -40,6 +40,16 @@ final class FrameClientStream: Sendable {
         !sentAgain.exchange(true, ordering: .relaxed)
     }
 
+    /// The call's task is done with it. Marked closed at once, from the
+    /// task: a connection about to send the call again, on another event
+    /// loop, must see that before the call's own connection gets to it. Then
+    /// the connection the call is on now (it may have moved) lets go of it.
+    func release() {
+        state.close(cancelled: true)
+        let connection = handler
+        connection.eventLoop.execute { connection.value.release(self) }
+    }
+
     /// Ends the call with `error`, its answer incomplete.
     func fail(_ error: RPCError) {
         inbound.finish(throwing: error)

@@ -122,10 +122,7 @@ public final class FrameClientTransport: ClientTransport {
         let waitForReady = options.waitForReady ?? true
         let ready = try await readyConnection(waitForReady: waitForReady)
         let call = FrameClientStream(descriptor: descriptor, on: ready, waitForReady: waitForReady)
-        defer {
-            let connection = call.handler
-            connection.eventLoop.execute { connection.value.release(call) }
-        }
+        defer { call.release() }
         return try await closure(
             RPCStream(
                 descriptor: descriptor,
@@ -180,13 +177,7 @@ public final class FrameClientTransport: ClientTransport {
         // Once the status is in, the connection has already let go of the
         // stream; any other way out resets it.
         var answered = false
-        // The call's connection now: a refused call may have moved.
-        defer {
-            if !answered {
-                let connection = call.handler
-                connection.eventLoop.execute { connection.value.release(call) }
-            }
-        }
+        defer { if !answered { call.release() } }
         while let part = try await call.inbound.next() {
             switch part {
             case .metadata(let metadata):
@@ -394,7 +385,6 @@ struct FrameClientOutbound: ClosableRPCWriterProtocol {
 
     /// The request could not be completed: the stream is reset.
     func finish(throwing error: any Error) async {
-        let connection = call.handler, call = call
-        connection.eventLoop.execute { connection.value.release(call) }
+        call.release()
     }
 }

@@ -49,6 +49,36 @@ import Testing
         }
     }
 
+    /// A refused call whose caller gives up while no connection comes is
+    /// not sent at all: a request must not reach a server after its caller
+    /// stopped waiting for the answer.
+    @Test func aRefusedCallWhoseCallerGaveUpIsNotSentAgain() async throws {
+        try await RefusingServer.run(refusing: .goAwayBeforeTheCall, stopsListening: true) { server in
+            try await withClient(GRPCClient(transport: FrameClientTransport(.init(host: "127.0.0.1", port: server.port)))) { client in
+                let call = Task {
+                    try await client.unary(
+                        request: ClientRequest(message: [9]), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(),
+                        options: .defaults
+                    ) { response in try response.message }
+                }
+                // The client closes the refused connection once the call has left it for the next.
+                try await server.waitForAClosedConnection()
+                call.cancel()
+                await #expect(throws: (any Error).self) { try await call.value }
+                #expect(server.requests == [[0, 0, 0, 0, 1, 9]])
+                // A server on the port again: the client connects, and only the next call reaches it.
+                try await RefusingServer.run(refusing: nil, port: server.port) { back in
+                    let answer = try await client.unary(
+                        request: ClientRequest(message: [10]), descriptor: Echo.unary, serializer: Raw(), deserializer: Raw(),
+                        options: .defaults
+                    ) { response in try response.message }
+                    #expect(answer == [10])
+                    #expect(back.requests == [[0, 0, 0, 0, 1, 10]])
+                }
+            }
+        }
+    }
+
     /// A call within GOAWAY's last stream may have been processed: when the
     /// connection then closes without its answer, it fails and is not sent
     /// again.
@@ -64,7 +94,8 @@ import Testing
 
 /// Bare HTTP/2 on loopback: it refuses a request, as `refusal` says, the
 /// first time it gets it (or `always`), and answers it with its own message
-/// when it comes again.
+/// when it comes again (and always, with no `refusal`). `stopsListening`:
+/// it takes no more connections once it has refused one request.
 final class RefusingServer: Sendable {
     enum Refusal: Sendable, CustomTestStringConvertible {
         /// GOAWAY with last stream 0, before the request is read: none processed.
@@ -80,13 +111,34 @@ final class RefusingServer: Sendable {
 
     let port: Int
     private let seen = Mutex<[[UInt8]]>([])
-    let refusal: Refusal
+    private let closedConnections = Mutex(0)
+    let refusal: Refusal?
     let always: Bool
+    private let listener: (any Channel)?
 
-    private init(port: Int, refusal: Refusal, always: Bool) {
+    private init(port: Int, refusal: Refusal?, always: Bool, stopsListening listener: (any Channel)?) {
         self.port = port
         self.refusal = refusal
         self.always = always
+        self.listener = listener
+    }
+
+    /// Waits until a connection to it has closed, for up to 10 s.
+    func waitForAClosedConnection() async throws {
+        for _ in 0..<1_000 {
+            if closedConnections.withLock({ $0 > 0 }) { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw HarnessFailure("no connection to the server closed in 10 s")
+    }
+
+    func connectionClosed() {
+        closedConnections.withLock { $0 += 1 }
+    }
+
+    /// Closes the listening socket if the server is to stop listening on refusing.
+    func refusing() -> EventLoopFuture<Void>? {
+        listener?.close()
     }
 
     /// The body of every request received, in order, refused ones included.
@@ -96,11 +148,14 @@ final class RefusingServer: Sendable {
     func received(_ body: [UInt8]) -> Bool {
         seen.withLock { seen in
             defer { seen.append(body) }
-            return always || !seen.contains(body)
+            return refusal != nil && (always || !seen.contains(body))
         }
     }
 
-    static func run(refusing refusal: Refusal, always: Bool = false, _ body: (RefusingServer) async throws -> Void) async throws {
+    static func run(
+        refusing refusal: Refusal?, always: Bool = false, stopsListening: Bool = false, port: Int = 0,
+        _ body: (RefusingServer) async throws -> Void
+    ) async throws {
         let box = Mutex<RefusingServer?>(nil)
         let listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -111,16 +166,18 @@ final class RefusingServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(RefusingHandler(server: server))
                 }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
-        let server = RefusingServer(port: try #require(listener.localAddress?.port), refusal: refusal, always: always)
+            .bind(host: "127.0.0.1", port: port).get()
+        let server = RefusingServer(
+            port: try #require(listener.localAddress?.port), refusal: refusal, always: always, stopsListening: stopsListening ? listener : nil)
         box.withLock { $0 = server }
+        // Closed already if it stopped listening.
         do {
             try await body(server)
         } catch {
             try? await listener.close()
             throw error
         }
-        try await listener.close()
+        try? await listener.close()
     }
 }
 
@@ -148,10 +205,25 @@ private final class RefusingHandler: ChannelInboundHandler {
         }
     }
 
+    func channelInactive(context: ChannelHandlerContext) {
+        server.connectionClosed()
+        context.fireChannelInactive()
+    }
+
     private func requestEnded(_ id: HTTP2StreamID, context: ChannelHandlerContext) {
         let body = bodies.removeValue(forKey: id) ?? []
-        guard server.received(body) else { return answer(id, body, context: context) }
-        switch server.refusal {
+        guard server.received(body), let refusal = server.refusal else { return answer(id, body, context: context) }
+        if let closed = server.refusing() {
+            // Refused once the listener is closed, so that the client finds nothing to connect to.
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            closed.hop(to: context.eventLoop).whenComplete { _ in bound.value.0.refuse(id, refusal, context: bound.value.1) }
+        } else {
+            refuse(id, refusal, context: context)
+        }
+    }
+
+    private func refuse(_ id: HTTP2StreamID, _ refusal: RefusingServer.Refusal, context: ChannelHandlerContext) {
+        switch refusal {
         case .goAwayBeforeTheCall:
             write(.goAway(lastStreamID: .rootStream, errorCode: .noError, opaqueData: nil), on: .rootStream, context: context)
         case .refusedStream:
