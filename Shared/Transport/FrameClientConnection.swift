@@ -127,8 +127,9 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
 
     private let authority: String
     private let maxResponseLength: Int
-    /// Told once, when the connection can take no more calls (GOAWAY or closed).
-    private let onDraining: @Sendable () -> Void
+    /// Told once, with the connection's gate, when the connection can take
+    /// no more calls (GOAWAY or closed).
+    private let onDraining: @Sendable (FrameConnectionGate) -> Void
     /// Sends a call the server refused again, on the next connection, or
     /// fails it with the refusal.
     private let sendAgain: @Sendable (FrameClientStream, FrameClientResend, RPCError) -> Void
@@ -136,6 +137,11 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     let gate = FrameConnectionGate()
     private var context: ChannelHandlerContext? { writer.context }
     private var streams: [HTTP2StreamID: OpenStream] = [:]
+    /// Calls that came to open after the connection began to drain. They
+    /// have sent nothing, so each goes to the next connection as soon as its
+    /// request is whole (`endRequest`), as a refused call does; one whose
+    /// request never ends waits for its deadline, or for its task to give up.
+    private var arriving: [ObjectIdentifier: (call: FrameClientStream, request: FrameClientResend)] = [:]
     /// The id of each call's stream, once it has one.
     private var ids: [ObjectIdentifier: HTTP2StreamID] = [:]
     private var nextStreamID = HTTP2StreamID(1)
@@ -145,7 +151,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     var localPeer: String { writer.localPeer }
 
     init(
-        authority: String, maxResponseLength: Int, onDraining: @escaping @Sendable () -> Void,
+        authority: String, maxResponseLength: Int, onDraining: @escaping @Sendable (FrameConnectionGate) -> Void,
         sendAgain: @escaping @Sendable (FrameClientStream, FrameClientResend, RPCError) -> Void
     ) {
         self.authority = authority
@@ -226,11 +232,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     /// A call's request headers (and first message, if any) go out, opening
     /// its stream; `end` ends the request side too.
     func open(_ call: FrameClientStream, metadata: Metadata, message: [UInt8]?, end: Bool) {
-        guard context != nil, !draining else {
-            call.inbound.finish(throwing: RPCError(code: .unavailable, message: "the connection to \(remotePeer) is closing"))
-            call.state.close(cancelled: true)
-            return
-        }
+        guard context != nil, !draining else { return arrive(call, metadata: metadata, message: message, end: end) }
         let id = nextStreamID
         nextStreamID = HTTP2StreamID(Int32(id) + 2)
         ids[ObjectIdentifier(call)] = id
@@ -257,7 +259,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     }
 
     func send(_ message: [UInt8], of call: FrameClientStream) {
-        guard let id = ids[ObjectIdentifier(call)] else { return }
+        guard let id = ids[ObjectIdentifier(call)] else { return keepArriving(message, of: call) }
         writer.writeMessage(message, on: id, state: call.state)
         streams[id]?.keep(message)
         scheduleFlush()
@@ -278,7 +280,11 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     }
 
     func endRequest(of call: FrameClientStream) {
-        guard let id = ids[ObjectIdentifier(call)], var stream = streams[id], !stream.requestDone else { return }
+        guard let id = ids[ObjectIdentifier(call)] else {
+            if let arrived = arriving.removeValue(forKey: ObjectIdentifier(call)) { sendAgain(arrived.call, arrived.request, closing) }
+            return
+        }
+        guard var stream = streams[id], !stream.requestDone else { return }
         stream.requestDone = true
         streams[id] = stream
         write(.data(.init(data: .byteBuffer(ByteBuffer()), endStream: true)), on: id)
@@ -288,6 +294,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     /// The call's task is done with it: a stream still open is reset, so the
     /// server stops working on an answer nobody waits for.
     func release(_ call: FrameClientStream) {
+        arriving.removeValue(forKey: ObjectIdentifier(call))
         if let id = ids.removeValue(forKey: ObjectIdentifier(call)), streams.removeValue(forKey: id) != nil {
             write(.rstStream(.cancel), on: id)
             scheduleFlush()
@@ -358,6 +365,32 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         closeIfDrained()
     }
 
+    /// A call opening on a connection that takes no more calls goes to the
+    /// next one instead, once its request is whole: at once when it ends
+    /// with its first message. A request too large to keep, or a call moved
+    /// once already, fails as it did before. Its bytes count as sent here,
+    /// to be counted again where they go.
+    private func arrive(_ call: FrameClientStream, metadata: Metadata, message: [UInt8]?, end: Bool) {
+        guard let request = FrameClientResend(metadata: metadata, first: message), call.maySendAgain() else {
+            return call.fail(closing)
+        }
+        call.state.sent(request.byteCount)
+        if end {
+            sendAgain(call, request, closing)
+        } else {
+            arriving[ObjectIdentifier(call)] = (call, request)
+        }
+    }
+
+    private func keepArriving(_ message: [UInt8], of call: FrameClientStream) {
+        guard var arrived = arriving.removeValue(forKey: ObjectIdentifier(call)) else { return }
+        call.state.sent(message.count)
+        guard arrived.request.keep(message) else { return call.fail(closing) }
+        arriving[ObjectIdentifier(call)] = arrived
+    }
+
+    private var closing: RPCError { RPCError(code: .unavailable, message: "the connection to \(remotePeer) is closing") }
+
     /// The server did not process the call on `id`: it goes again on the
     /// next connection (gRPC's transparent retry) if its whole request went
     /// out and was kept, no answer began, and it was not sent again before;
@@ -388,7 +421,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         guard !draining else { return }
         draining = true
         gate.close()
-        onDraining()
+        onDraining(gate)
     }
 
     private func closeIfDrained() {

@@ -56,6 +56,9 @@ public final class FrameClientTransport: ClientTransport {
     private let config: Config
     private let group: any EventLoopGroup
     private let phase = Mutex(Phase.idle)
+    /// The connection up now, whatever `phase` says: the one a shutdown
+    /// must close for `connect` to return.
+    private let live = Mutex<Ready?>(nil)
     private let waiterIDs = Atomic<Int>(0)
     private let connectStarted = Atomic<Bool>(false)
 
@@ -91,6 +94,7 @@ public final class FrameClientTransport: ClientTransport {
                 let channel = try await makeConnection()
                 backoff = .milliseconds(50)
                 try? await channel.closeFuture.get()
+                live.withLock { $0 = nil }
             } catch {
                 // Calls waiting for a connection go on waiting.
                 await pause(backoff)
@@ -112,7 +116,7 @@ public final class FrameClientTransport: ClientTransport {
             }
         }
         for waiter in waiters { waiter.resume(throwing: RPCError(code: .unavailable, message: "the client is shutting down")) }
-        if let handler = ready?.handler { handler.eventLoop.execute { handler.value.shutDownGracefully() } }
+        if let handler = (live.withLock { $0 } ?? ready)?.handler { handler.eventLoop.execute { handler.value.shutDownGracefully() } }
     }
 
     public func withStream<T: Sendable>(
@@ -249,7 +253,7 @@ public final class FrameClientTransport: ClientTransport {
     /// drains (GOAWAY, or closed) and the next one is made.
     private func makeConnection() async throws -> any Channel {
         let authority = "\(config.host):\(config.port)", maxResponseLength = config.maxResponseLength
-        let drained: @Sendable () -> Void = { [weak self] in self?.connectionDraining() }
+        let drained: @Sendable (FrameConnectionGate) -> Void = { [weak self] gate in self?.connectionDraining(gate) }
         let sendAgain: @Sendable (FrameClientStream, FrameClientResend, RPCError) -> Void = { [weak self] call, request, refusal in
             guard let self else { return call.fail(refusal) }
             self.sendAgain(call, request, refusal: refusal)
@@ -286,6 +290,7 @@ public final class FrameClientTransport: ClientTransport {
                 handler: NIOLoopBound(handler, eventLoop: channel.eventLoop), gate: handler.gate, remotePeer: handler.remotePeer,
                 localPeer: handler.localPeer)
         }.get()
+        live.withLock { $0 = ready }
         let waiters = phase.withLock { phase -> [Waiter]? in
             guard case .connecting(let waiters) = phase else { return nil }
             phase = .ready(ready)
@@ -314,10 +319,12 @@ public final class FrameClientTransport: ClientTransport {
         }
     }
 
-    /// The connection takes no new calls: they wait for the next one.
-    private func connectionDraining() {
+    /// A connection takes no new calls: if it is the one calls take now,
+    /// they wait for the next one. An older connection that drains late
+    /// (its handler removed after the next was made) changes nothing.
+    private func connectionDraining(_ gate: FrameConnectionGate) {
         phase.withLock { phase in
-            if case .ready = phase { phase = .connecting(waiters: [:]) }
+            if case .ready(let ready) = phase, ready.gate === gate { phase = .connecting(waiters: [:]) }
         }
     }
 
