@@ -67,24 +67,20 @@ struct FrameClientResend: Sendable {
     private(set) var first: [UInt8]?
     /// Messages after the first; empty for a unary request.
     private(set) var rest: [[UInt8]] = []
-    private var bytes: Int
+    private(set) var byteCount = 0
 
     init?(metadata: Metadata, first: [UInt8]?) {
-        guard (first?.count ?? 0) <= Self.maxBytes else { return nil }
         self.metadata = metadata
-        self.first = first
-        bytes = first?.count ?? 0
+        if let first, !keep(first) { return nil }
     }
 
     /// Keeps one more message; false once the request is too large to keep.
     mutating func keep(_ message: [UInt8]) -> Bool {
-        bytes += message.count
-        guard bytes <= Self.maxBytes else { return false }
+        byteCount += message.count
+        guard byteCount <= Self.maxBytes else { return false }
         if first == nil { first = message } else { rest.append(message) }
         return true
     }
-
-    var byteCount: Int { bytes }
 }
 
 /// Whether a connection still takes new calls, readable from any thread:

@@ -107,16 +107,14 @@ public final class FrameClientTransport: ClientTransport {
     }
 
     public func beginGracefulShutdown() {
-        let (waiters, ready) = phase.withLock { phase -> ([Waiter], Ready?) in
+        let waiters = phase.withLock { phase -> [Waiter] in
             defer { phase = .shutDown }
-            switch phase {
-            case .connecting(let waiters): return (Array(waiters.values), nil)
-            case .ready(let ready): return ([], ready)
-            case .idle, .shutDown: return ([], nil)
-            }
+            if case .connecting(let waiters) = phase { return Array(waiters.values) }
+            return []
         }
         for waiter in waiters { waiter.resume(throwing: RPCError(code: .unavailable, message: "the client is shutting down")) }
-        if let handler = (live.withLock { $0 } ?? ready)?.handler { handler.eventLoop.execute { handler.value.shutDownGracefully() } }
+        // The connection up now: `live` is set before any call can take a connection.
+        if let handler = live.withLock({ $0 })?.handler { handler.eventLoop.execute { handler.value.shutDownGracefully() } }
     }
 
     public func withStream<T: Sendable>(
