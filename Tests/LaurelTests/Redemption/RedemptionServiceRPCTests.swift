@@ -183,6 +183,31 @@ import Testing
         }
     }
 
+    /// Redemption remembers a reward's terms to hold points while the stock
+    /// is being reserved; a price changed at the catalog still applies to the
+    /// very next redemption, and whatever was held on the old one is given back.
+    @Test func aNewPriceAtTheCatalogAppliesToTheNextRedemption() async throws {
+        try await withLaurel { laurel in
+            let (member, reward) = try await setUp(laurel, points: 1_000, cost: 100, stock: 5)
+            func redeem() async throws -> Laurel_V1_Redemption {
+                try await laurel.redemption.redeem(.with { $0.memberID = member; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = uniqueKey() }).redemption
+            }
+            #expect(try await redeem().pointsSpent == 100)
+            _ = try await laurel.catalog.updateReward(.with { $0.rewardID = reward; $0.costPoints = 250 })
+            let repriced = try await redeem()
+            #expect(repriced.status == .completed)
+            #expect(repriced.pointsSpent == 250)
+            _ = try await laurel.catalog.updateReward(.with { $0.rewardID = reward; $0.costPoints = 50 })
+            #expect(try await redeem().pointsSpent == 50)
+
+            let balance = try await laurel.members.getBalance(.with { $0.memberID = member }).balance
+            #expect((balance.available, balance.held) == (600, 0))
+            let stock = try await laurel.catalog.getReward(.with { $0.rewardID = reward }).reward
+            #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (2, 0, 3))
+            try await expectLedgerBalances(members: laurel.members, memberId: member)
+        }
+    }
+
     @Test func concurrentRequestsWithOneKeyMakeOneRedemption() async throws {
         try await withLaurel { laurel in
             let (member, reward) = try await setUp(laurel, points: 1_000, cost: 100, stock: 10)

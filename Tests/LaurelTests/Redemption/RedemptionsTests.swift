@@ -174,6 +174,108 @@ import Testing
         try await expectLedgerBalances(laurel.members.database)
     }
 
+    /// The ledger kinds of a member's entries, oldest first.
+    func ledgerKinds(_ member: Member) async throws -> [LedgerKind] {
+        try await laurel.members.ledger(memberId: member.id, pageSize: 100, after: nil).items.reversed().map(\.kind)
+    }
+
+    /// Once a reward has been reserved, the next redemption of it holds the
+    /// points while its stock is being reserved, not after.
+    @Test func theNextRedemptionOfARewardHoldsItsPointsWhileTheStockIsReserved() async throws {
+        let member = try await laurel.member(points: 300)
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        #expect(try await redeem(member, reward).status == .completed)
+
+        let reserveMayGo = Latch()
+        laurel.hooks.hooks.withLock { $0.beforeReserve = { await reserveMayGo.wait() } }
+        let second = Task { try await redeem(member, reward) }
+        var held: Points = 0
+        for _ in 0..<500 where held == 0 {
+            held = try await laurel.members.balance(memberId: member.id).held
+            if held == 0 { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        #expect(held == 100, "the hold waited for the reservation")
+        await reserveMayGo.open()
+
+        let redemption = try await second.value
+        #expect(redemption.status == .completed)
+        #expect(redemption.pointsSpent == 100)
+        #expect(redemption.attempt == 1)
+        let balance = try await laurel.members.balance(memberId: member.id)
+        #expect((balance.available, balance.held) == (100, 0))
+        let stock = try await laurel.catalog.reward(.id(reward.id))
+        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (3, 0, 2))
+        try await expectLedgerBalances(laurel.members.database)
+    }
+
+    /// The catalog's answer prices a redemption, not the terms remembered
+    /// from the last one: a new cost gives back what was held on the old one
+    /// and the same request completes on the new one.
+    @Test func aRewardsNewCostAppliesToTheNextRedemptionAtOnce() async throws {
+        let member = try await laurel.member(points: 1_000)
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        #expect(try await redeem(member, reward).pointsSpent == 100)
+        _ = try await laurel.catalog.update(UpdateRewardRequest(rewardId: reward.id, costPoints: 150))
+
+        let redemption = try await redeem(member, reward)
+        #expect(redemption.status == .completed)
+        #expect(redemption.pointsSpent == 150)
+        #expect(redemption.attempt == 2)
+        let balance = try await laurel.members.balance(memberId: member.id)
+        #expect((balance.available, balance.held) == (750, 0))
+        let stock = try await laurel.catalog.reward(.id(reward.id))
+        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (3, 0, 2))
+        // First redemption; then the hold on the old cost, its release, and the new one.
+        #expect(try await ledgerKinds(member) == [.adjust, .hold, .capture, .hold, .release, .hold, .capture])
+        try await expectLedgerBalances(laurel.members.database)
+        // And the next one goes at the new cost straight away.
+        #expect(try await redeem(member, reward).attempt == 1)
+        #expect(try await laurel.members.balance(memberId: member.id).available == 600)
+    }
+
+    /// Out of stock after a redemption that went through: points held in the
+    /// meantime are released, and the next attempt asks the catalog first.
+    @Test func aRewardThatRanOutReleasesThePointsHeldMeanwhileOnce() async throws {
+        let reward = try await laurel.reward(cost: 100, stock: 1)
+        #expect(try await redeem(try await laurel.member(points: 100), reward).status == .completed)
+
+        let member = try await laurel.member(points: 500)
+        await expectFailure("OUT_OF_STOCK", code: .failedPrecondition) { _ = try await redeem(member, reward) }
+        #expect(try await ledgerKinds(member) == [.adjust, .hold, .release])
+        await expectFailure("OUT_OF_STOCK", code: .failedPrecondition) { _ = try await redeem(member, reward) }
+        #expect(try await ledgerKinds(member) == [.adjust, .hold, .release])
+        let balance = try await laurel.members.balance(memberId: member.id)
+        #expect((balance.available, balance.held) == (500, 0))
+        try await expectLedgerBalances(laurel.members.database)
+    }
+
+    /// Refused by both peers at once: nothing was taken, and the catalog's
+    /// refusal is the answer, as when the steps go one after the other.
+    @Test func refusedByBothPeersTheCatalogsReasonIsTheAnswer() async throws {
+        let reward = try await laurel.reward(cost: 100, stock: 1)
+        #expect(try await redeem(try await laurel.member(points: 100), reward).status == .completed)
+
+        let poor = try await laurel.member(points: 10)
+        await expectFailure("OUT_OF_STOCK", code: .failedPrecondition) { _ = try await redeem(poor, reward) }
+        #expect(try await ledgerKinds(poor) == [.adjust])
+        let failed = try #require(try await laurel.redemptions.redemptions(memberId: poor.id, pageSize: 1, after: nil).items.first)
+        #expect(failed.status == .failed)
+        #expect(failed.failure?.reason == "OUT_OF_STOCK")
+    }
+
+    /// Too few points, found while the stock was being reserved: the
+    /// reservation is given back.
+    @Test func tooFewPointsFoundAlongsideTheReservationGivesTheStockBack() async throws {
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        #expect(try await redeem(try await laurel.member(points: 100), reward).status == .completed)
+
+        let poor = try await laurel.member(points: 50)
+        await expectFailure("INSUFFICIENT_POINTS", code: .failedPrecondition) { _ = try await redeem(poor, reward) }
+        let stock = try await laurel.catalog.reward(.id(reward.id))
+        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (4, 0, 1))
+        #expect(try await laurel.members.balance(memberId: poor.id).available == 50)
+    }
+
     @Test func redemptionsListNewestFirst() async throws {
         let member = try await laurel.member(points: 1_000)
         let reward = try await laurel.reward(cost: 10, stock: 10)

@@ -13,7 +13,8 @@ struct LocalCatalogPeer: CatalogPeer {
     var hooks = StepHooks()
 
     func reserve(rewardId: String, quantity: Int64, reservationId: String, memberId: String, ttlSeconds: Int64) async throws(PeerError) -> ReservedStock {
-        try await local(outage, "catalog") {
+        await hooks.run(\.beforeReserve)
+        return try await local(outage, "catalog") {
             let reserved = try await catalog.reserve(ReserveRequest(
                 rewardId: rewardId, quantity: quantity, reservationId: reservationId, ttlSeconds: ttlSeconds, memberId: memberId))
             return ReservedStock(unitCostPoints: reserved.reservation.unitCostPoints, minTier: reserved.reward.minTier ?? "")
@@ -52,11 +53,12 @@ struct LocalMembersPeer: MembersPeer {
     func refund(holdId: String) async throws(PeerError) { try await local(outage, "members") { _ = try await accounts.refund(holdId: holdId) } }
 }
 
-/// What a test does just before or after the saga's completing calls reach
-/// the peers, to decide the order of two calls that run at the same time.
+/// What a test does just before or after the saga's calls reach the peers,
+/// to decide the order of two calls that run at the same time.
 final class StepHooks: Sendable {
     typealias Hook = @Sendable () async -> Void
     struct Hooks {
+        var beforeReserve: Hook?
         var beforeCommit: Hook?
         var afterCommit: Hook?
         var beforeCapture: Hook?

@@ -5,7 +5,8 @@ import LaurelShared
 /// Where a redemption's saga stands. Each state is written before the remote
 /// call that leaves it, so a restarted service knows what may have been taken.
 public enum SagaStep: String, Codable, Sendable, CaseIterable {
-    /// Nothing taken yet; next: reserve the stock.
+    /// Nothing taken yet; next: reserve the stock (and hold the points with
+    /// it, when the reward's terms are known).
     case pending = "PENDING"
     /// Stock reserved; next: hold the points.
     case stockReserved = "STOCK_RESERVED"

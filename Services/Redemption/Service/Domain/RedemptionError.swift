@@ -10,9 +10,14 @@ public enum RedemptionError: LaurelError, Equatable {
     case notCompleted(redemptionId: String, status: RedemptionStatus)
     case peerUnavailable(redemptionId: String, peer: String, detail: String)
     case pointsLimit(Points)
+    /// The reward's cost or tier changed while its points were being held
+    /// on the old terms; nothing was taken.
+    case rewardTermsChanged(rewardId: String)
     case voucherNotFound
     case voucherAlreadyUsed(redemptionId: String, usedAt: Instant, storeId: String)
     case voucherVoid(redemptionId: String)
+
+    static let rewardTermsChangedReason = "REWARD_TERMS_CHANGED"
 
     public var code: RPCError.Code {
         switch self {
@@ -22,6 +27,7 @@ public enum RedemptionError: LaurelError, Equatable {
         case .notCompleted: .failedPrecondition
         case .peerUnavailable: .unavailable
         case .pointsLimit: .invalidArgument
+        case .rewardTermsChanged: .aborted
         }
     }
 
@@ -32,6 +38,7 @@ public enum RedemptionError: LaurelError, Equatable {
         case .notCompleted: "REDEMPTION_NOT_COMPLETED"
         case .peerUnavailable: "PEER_UNAVAILABLE"
         case .pointsLimit: "POINTS_LIMIT"
+        case .rewardTermsChanged: Self.rewardTermsChangedReason
         case .voucherNotFound: "VOUCHER_NOT_FOUND"
         case .voucherAlreadyUsed: "VOUCHER_ALREADY_USED"
         case .voucherVoid: "VOUCHER_VOID"
@@ -46,6 +53,8 @@ public enum RedemptionError: LaurelError, Equatable {
         case .peerUnavailable(let id, let peer, let detail):
             "the \(peer) service could not be reached (\(detail)); redemption \(id) did not finish: retry with the same idempotency key for its outcome"
         case .pointsLimit(let points): "the redemption would cost \(points) points, more than the largest allowed"
+        case .rewardTermsChanged(let rewardId):
+            "reward \(rewardId) changed its cost or tier while it was being redeemed; nothing was taken: retry with the same idempotency key"
         case .voucherNotFound: "no voucher has that code"
         case .voucherAlreadyUsed(_, let usedAt, let storeId): "the voucher was already used, at store \(storeId) at \(usedAt)"
         case .voucherVoid: "the voucher's redemption was cancelled; it is void"
@@ -59,6 +68,7 @@ public enum RedemptionError: LaurelError, Equatable {
         case .notCompleted(let id, let status): ["redemption_id": id, "status": status.rawValue]
         case .peerUnavailable(let id, let peer, _): ["redemption_id": id, "peer": peer]
         case .pointsLimit(let points): ["points": "\(points)"]
+        case .rewardTermsChanged(let rewardId): ["reward_id": rewardId]
         case .voucherNotFound: [:]
         case .voucherAlreadyUsed(let id, let usedAt, let storeId):
             ["redemption_id": id, "used_at": "\(usedAt)", "store_id": storeId]

@@ -6,11 +6,12 @@ import Logging
 
 /// Turns points into rewards across the catalog and members services.
 ///
-/// A redemption is a saga: reserve stock → hold points → commit the stock →
-/// capture the points. Its step is written to SQLite before each remote call,
-/// and every remote call is idempotent on ids derived from the redemption, so
-/// any step can be repeated after a timeout or a crash. A failure gives back
-/// whatever was taken (COMPENSATING → FAILED).
+/// A redemption is a saga: reserve stock → hold points (the two at once when
+/// the reward's terms are known) → commit the stock and capture the points.
+/// It is written to SQLite before the first remote call, and every remote
+/// call is idempotent on ids derived from the redemption, so any step can be
+/// repeated after a timeout or a crash. A failure gives back whatever was
+/// taken (COMPENSATING → FAILED). docs/redemption-saga.md has the whole story.
 public struct Redemptions: Sendable {
     public let database: RedemptionDatabase
     public let catalog: any CatalogPeer
@@ -22,6 +23,7 @@ public struct Redemptions: Sendable {
     let logger: Logger
     let outcomes: RedemptionMetrics
     let coordinator = SagaCoordinator()
+    let rewardTerms = RewardTerms()
     /// Concurrent writes share one transaction and one fsync.
     let commits: GroupCommit
 
@@ -75,8 +77,11 @@ public struct Redemptions: Sendable {
         }
         FaultInjection.after("pending")
         var finished = try await drive(started.id)
-        if !fresh, finished.step == .failed, finished.failure?.retryable == true {
-            // An earlier attempt was only now fully given back: this call may try again.
+        if finished.step == .failed, let failure = finished.failure, failure.retryable,
+            !fresh || failure.reason == RedemptionError.rewardTermsChangedReason
+        {
+            // An earlier attempt was only now fully given back, or this one
+            // was priced on terms that changed meanwhile: this call may try again.
             _ = try await commits.write { db in
                 var redemption = try Self.redemption(db, started.id)
                 return try Self.startNextAttemptIfRetryable(db, &redemption, now: clock.now)
@@ -242,17 +247,14 @@ public struct Redemptions: Sendable {
             let current = redemption
             switch current.step {
             case .pending:
-                let reserved = await attempt { () async throws(PeerError) -> ReservedStock in
-                    return try await catalog.reserve(
-                        rewardId: current.rewardId, quantity: current.quantity,
-                        reservationId: current.reservationId, memberId: current.memberId, ttlSeconds: holdSeconds)
+                if let terms = rewardTerms.recent(current.rewardId, now: clock.now), case .success(let points) = Self.cost(terms, current.quantity) {
+                    redemption = try await reserveAndHold(current, assuming: terms, points: points)
+                    continue
                 }
-                switch reserved {
+                switch await reserve(current) {
                 case .success(let stock):
-                    let (points, overflow) = stock.unitCostPoints.multipliedReportingOverflow(by: current.quantity)
-                    if overflow || points > 1_000_000_000_000 {
-                        redemption = try await save(current, step: .compensating, failure: RedemptionError.pointsLimit(points).asFailure)
-                    } else {
+                    switch Self.cost(stock, current.quantity) {
+                    case .success(let points):
                         // Steps that succeed are not written until the saga
                         // ends: recovery finds a saga stopped on the way still
                         // PENDING and compensates it, which gives back exactly
@@ -260,11 +262,10 @@ public struct Redemptions: Sendable {
                         // named after the redemption, written with it). Two
                         // transactions fewer per redemption, and two fewer
                         // waits. The next write stores the cost.
-                        redemption = current
-                        redemption.step = .stockReserved
-                        redemption.pointsSpent = points
-                        redemption.minTier = stock.minTier.isEmpty ? nil : stock.minTier
+                        redemption = Self.priced(current, stock, points)
                         FaultInjection.after("stock_reserved")
+                    case .failure(let error):
+                        redemption = try await save(current, step: .compensating, failure: error.asFailure)
                     }
                 case .failure(let error) where error.reason != nil:
                     // Refused as a whole: nothing was taken.
@@ -274,13 +275,7 @@ public struct Redemptions: Sendable {
                 }
 
             case .stockReserved:
-                let held = await attempt { () async throws(PeerError) -> Void in
-                    try await members.hold(
-                        memberId: current.memberId, holdId: current.holdId, points: current.pointsSpent,
-                        ttlSeconds: holdSeconds, reason: "redemption \(current.id)", minTier: current.minTier ?? "",
-                        redemptionId: current.id, partnerId: current.partnerId)
-                }
-                switch held {
+                switch await hold(current) {
                 case .success:
                     // Not written either (above).
                     redemption = current
@@ -343,6 +338,86 @@ public struct Redemptions: Sendable {
                 return current
             }
         }
+    }
+
+    /// The reservation and the hold sent together, the hold priced on the
+    /// terms the reward's last reservation was granted on: a redemption then
+    /// waits for one round trip and one commit at a peer fewer. What each
+    /// outcome leaves is what the steps one after the other would leave, with
+    /// one difference: when the catalog refuses (out of stock, say) while the
+    /// points were held, they are released, so the member's statement shows
+    /// the hold and its release. The catalog's answer, not the remembered
+    /// terms, prices the redemption: terms that changed meanwhile give both
+    /// back, and the caller's request tries again on the new ones (`redeem`).
+    private func reserveAndHold(_ current: Redemption, assuming terms: ReservedStock, points: Points) async throws -> Redemption {
+        let priced = Self.priced(current, terms, points)
+        async let reserved = reserve(current)
+        async let held = hold(priced)
+        switch await (reserved, held) {
+        case (.success(let granted), _) where granted != terms:
+            FaultInjection.after("stock_reserved")
+            var failure = RedemptionError.rewardTermsChanged(rewardId: current.rewardId).asFailure
+            failure.retryable = true
+            return try await save(priced, step: .compensating, failure: failure)
+        case (.success, .success):
+            FaultInjection.after("stock_reserved")
+            FaultInjection.after("points_held")
+            var redemption = priced
+            redemption.step = .pointsHeld
+            return redemption
+        case (.success, .failure(let error)):
+            FaultInjection.after("stock_reserved")
+            return try await save(priced, step: .compensating, failure: error.asFailure)
+        case (.failure(let error), .failure(let refusal)) where error.reason != nil && refusal.reason != nil:
+            // Both refused: nothing was taken. The catalog's answer is the
+            // one the steps in turn would have given.
+            return try await save(current, step: .failed, failure: error.asFailure)
+        case (.failure(let error), _):
+            // The points may be held: they are given back.
+            return try await save(current, step: .compensating, failure: error.asFailure)
+        }
+    }
+
+    /// Reserves the redemption's stock, and keeps the reward's terms for the
+    /// next redemption of it (`RewardTerms`).
+    private func reserve(_ redemption: Redemption) async -> Result<ReservedStock, PeerError> {
+        let reserved = await attempt { () async throws(PeerError) -> ReservedStock in
+            try await catalog.reserve(
+                rewardId: redemption.rewardId, quantity: redemption.quantity,
+                reservationId: redemption.reservationId, memberId: redemption.memberId, ttlSeconds: holdSeconds)
+        }
+        switch reserved {
+        case .success(let terms): rewardTerms.remember(redemption.rewardId, terms, now: clock.now)
+        case .failure(let error) where error.reason != nil: rewardTerms.forget(redemption.rewardId)
+        case .failure: break
+        }
+        return reserved
+    }
+
+    /// Holds the points a priced redemption costs.
+    private func hold(_ redemption: Redemption) async -> Result<Void, PeerError> {
+        await attempt { () async throws(PeerError) -> Void in
+            try await members.hold(
+                memberId: redemption.memberId, holdId: redemption.holdId, points: redemption.pointsSpent,
+                ttlSeconds: holdSeconds, reason: "redemption \(redemption.id)", minTier: redemption.minTier ?? "",
+                redemptionId: redemption.id, partnerId: redemption.partnerId)
+        }
+    }
+
+    /// What `quantity` units cost on a reward's terms, refused past the
+    /// largest redemption allowed.
+    static func cost(_ terms: ReservedStock, _ quantity: Int64) -> Result<Points, RedemptionError> {
+        let (points, overflow) = terms.unitCostPoints.multipliedReportingOverflow(by: quantity)
+        return overflow || points > 1_000_000_000_000 ? .failure(.pointsLimit(points)) : .success(points)
+    }
+
+    /// The redemption with its stock reserved on `terms`, in memory.
+    static func priced(_ redemption: Redemption, _ terms: ReservedStock, _ points: Points) -> Redemption {
+        var priced = redemption
+        priced.step = .stockReserved
+        priced.pointsSpent = points
+        priced.minTier = terms.minTier.isEmpty ? nil : terms.minTier
+        return priced
     }
 
     /// Two steps taken together: a refusal wins (the saga must give back),
