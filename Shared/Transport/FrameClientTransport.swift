@@ -330,8 +330,10 @@ public final class FrameClientTransport: ClientTransport {
     private func pause(_ duration: Duration) async {
         let clock = ContinuousClock()
         let until = clock.now + duration
-        while clock.now < until, !isShutDown {
-            try? await Task.sleep(for: .milliseconds(20))
+        while !isShutDown {
+            let left = until - clock.now
+            guard left > .zero else { return }
+            try? await Task.sleep(for: min(left, .milliseconds(20)))
         }
     }
 }

@@ -60,9 +60,8 @@ func serve<Result: Sendable>(
 extension TransportChoice {
     /// The server transport the RPC tests run on.
     static let underTest: TransportChoice = {
-        guard let name = ProcessInfo.processInfo.environment["LAUREL_TEST_TRANSPORT"] else { return .default }
-        guard let choice = TransportChoice(rawValue: name) else { fatalError("LAUREL_TEST_TRANSPORT=\(name): not a transport") }
-        return choice
+        do { try validateEnvironment("LAUREL_TEST_TRANSPORT") } catch { fatalError("\(error)") }
+        return environment("LAUREL_TEST_TRANSPORT")
     }()
 }
 
