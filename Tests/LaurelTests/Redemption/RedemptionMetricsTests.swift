@@ -1,3 +1,4 @@
+import CatalogService
 import Foundation
 import LaurelShared
 import MembersService
@@ -43,5 +44,18 @@ import Testing
         #expect(samples["laurel_points_issued_total"] == 250)
         #expect(samples["laurel_points_redeemed_total"] == 200)
         #expect(samples["laurel_points_refunded_total"] == 100)
+    }
+
+    /// A redemption started on a reward's old terms and redone on its new
+    /// ones is one completed redemption, not a failure as well.
+    @Test func aRedemptionRedoneOnARewardsNewTermsCountsOnce() async throws {
+        let member = try await laurel.member(points: 1_000)
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        _ = try await redeem(member, reward.id)
+        _ = try await laurel.catalog.update(UpdateRewardRequest(rewardId: reward.id, costPoints: 150))
+        #expect(try await redeem(member, reward.id).attempt == 2)
+        #expect(redemptions("COMPLETED") == 2)
+        #expect(redemptions("FAILED") == 0)
+        #expect(samples["laurel_points_redeemed_total"] == 250)
     }
 }

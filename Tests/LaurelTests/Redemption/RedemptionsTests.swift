@@ -4,6 +4,7 @@ import GRPCCore
 import LaurelShared
 import MembersService
 import RedemptionService
+import Synchronization
 import Testing
 
 /// The redemption saga on in-memory databases, with the real members and
@@ -231,6 +232,36 @@ import Testing
         // And the next one goes at the new cost straight away.
         #expect(try await redeem(member, reward).attempt == 1)
         #expect(try await laurel.members.balance(memberId: member.id).available == 600)
+    }
+
+    /// A reward repriced under every attempt of one request: the request
+    /// ends ABORTED with nothing taken, counted once as a failure, and the
+    /// same key completes once the price holds still.
+    @Test func aRewardRepricedUnderEveryAttemptAbortsTheRequest() async throws {
+        let member = try await laurel.member(points: 1_000)
+        let reward = try await laurel.reward(cost: 100, stock: 5)
+        #expect(try await redeem(member, reward).pointsSpent == 100)
+        let catalog = laurel.catalog
+        let price = Mutex<Points>(100)
+        laurel.hooks.hooks.withLock {
+            $0.beforeReserve = {
+                let next = price.withLock { $0 += 10; return $0 }
+                _ = try? await catalog.update(UpdateRewardRequest(rewardId: reward.id, costPoints: next))
+            }
+        }
+        await expectFailure("REWARD_TERMS_CHANGED", code: .aborted) { _ = try await redeem(member, reward, key: "moving") }
+        let balance = try await laurel.members.balance(memberId: member.id)
+        #expect((balance.available, balance.held) == (900, 0))
+        let failed = Scrape.samples(in: String(decoding: laurel.metrics.exposition(), as: UTF8.self))
+        #expect(failed[#"laurel_redemptions_total{status="FAILED"}"#] == 1)
+
+        laurel.hooks.hooks.withLock { $0.beforeReserve = nil }
+        let redemption = try await redeem(member, reward, key: "moving")
+        #expect(redemption.status == .completed)
+        #expect(redemption.attempt == 3)
+        #expect(redemption.pointsSpent == 120)
+        #expect(try await laurel.members.balance(memberId: member.id).available == 780)
+        try await expectLedgerBalances(laurel.members.database)
     }
 
     /// Out of stock after a redemption that went through: points held in the

@@ -87,6 +87,10 @@ public struct Redemptions: Sendable {
                 return try Self.startNextAttemptIfRetryable(db, &redemption, now: clock.now)
             }
             finished = try await drive(started.id)
+            if finished.step == .failed, finished.failure?.reason == RedemptionError.rewardTermsChangedReason {
+                // Changed again meanwhile: this request ends here, failed.
+                outcomes.reached(.failed)
+            }
         }
         switch finished.step {
         case .completed, .cancelling, .cancelled:
@@ -500,7 +504,7 @@ public struct Redemptions: Sendable {
             redemption.updatedAt = now
             change(&redemption)
             try redemption.update(db)
-            countOutcome(db, reaching: step)
+            countOutcome(db, reaching: step, failure: redemption.failure)
             return redemption
         }
         FaultInjection.after(step.rawValue.lowercased())
