@@ -82,13 +82,14 @@ public struct Redemptions: Sendable {
         {
             // An earlier attempt was only now fully given back, or this one
             // was priced on terms that changed meanwhile: this call may try again.
-            _ = try await commits.write { db in
+            let restarted = try await commits.write { db in
                 var redemption = try Self.redemption(db, started.id)
                 return try Self.startNextAttemptIfRetryable(db, &redemption, now: clock.now)
             }
             finished = try await drive(started.id)
-            if finished.step == .failed, finished.failure?.reason == RedemptionError.rewardTermsChangedReason {
-                // Changed again meanwhile: this request ends here, failed.
+            if restarted, finished.step == .failed, finished.failure?.reason == RedemptionError.rewardTermsChangedReason {
+                // Changed again meanwhile: the request ends here, failed
+                // (counted by the call that started the retry, once).
                 outcomes.reached(.failed)
             }
         }
