@@ -98,8 +98,7 @@ import Testing
             return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
         }
         #expect(completed == 10)
-        let stock = try await laurel.catalog.reward(.id(reward.id))
-        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (0, 0, 10))
+        #expect(try await laurel.stock(reward) == (0, 0, 10))
         try await expectLedgerBalances(laurel.members.database)
     }
 
@@ -153,8 +152,7 @@ import Testing
         let recovered = try await laurel.redemptions.redemption(id: stranded.id)
         #expect(recovered.status == .failed && recovered.failure?.reason == "INTERRUPTED")
         #expect(try await laurel.members.balance(memberId: member.id) == Balance(memberId: member.id, available: 300, held: 0, lifetimeEarned: 300))
-        let stock = try await laurel.catalog.reward(.id(reward.id))
-        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (5, 0, 0))
+        #expect(try await laurel.stock(reward) == (5, 0, 0))
         try await expectLedgerBalances(laurel.members.database)
     }
 
@@ -169,8 +167,7 @@ import Testing
         #expect(recovered.status == .failed)
         #expect(recovered.failure?.reason == "RESERVATION_EXPIRED")
         #expect(try await laurel.members.balance(memberId: member.id).available == 300)
-        let stock = try await laurel.catalog.reward(.id(reward.id))
-        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (5, 0, 0))
+        #expect(try await laurel.stock(reward) == (5, 0, 0))
         try await expectLedgerBalances(laurel.members.database)
     }
 

@@ -41,8 +41,7 @@ import Testing
         let code = try #require(redemption.voucherCode)
         #expect(code.wholeMatch(of: /[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}/) != nil)
         #expect(try await laurel.members.balance(memberId: member.id).available == 50)
-        let stock = try await laurel.catalog.reward(.id(reward.id))
-        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (3, 0, 2))
+        #expect(try await laurel.stock(reward) == (3, 0, 2))
         try await expectLedgerBalances(laurel.members.database)
     }
 
@@ -170,8 +169,7 @@ import Testing
             _ = try await redeem(member, reward)
         }
         #expect(try await laurel.members.balance(memberId: member.id).available == 100)
-        let stock = try await laurel.catalog.reward(.id(reward.id))
-        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (1, 0, 0))
+        #expect(try await laurel.stock(reward) == (1, 0, 0))
         try await expectLedgerBalances(laurel.members.database)
     }
 
@@ -204,8 +202,7 @@ import Testing
         #expect(redemption.attempt == 1)
         let balance = try await laurel.members.balance(memberId: member.id)
         #expect((balance.available, balance.held) == (100, 0))
-        let stock = try await laurel.catalog.reward(.id(reward.id))
-        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (3, 0, 2))
+        #expect(try await laurel.stock(reward) == (3, 0, 2))
         try await expectLedgerBalances(laurel.members.database)
     }
 
@@ -224,8 +221,7 @@ import Testing
         #expect(redemption.attempt == 2)
         let balance = try await laurel.members.balance(memberId: member.id)
         #expect((balance.available, balance.held) == (750, 0))
-        let stock = try await laurel.catalog.reward(.id(reward.id))
-        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (3, 0, 2))
+        #expect(try await laurel.stock(reward) == (3, 0, 2))
         // First redemption; then the hold on the old cost, its release, and the new one.
         #expect(try await ledgerKinds(member) == [.adjust, .hold, .capture, .hold, .release, .hold, .capture])
         try await expectLedgerBalances(laurel.members.database)
@@ -302,8 +298,7 @@ import Testing
 
         let poor = try await laurel.member(points: 50)
         await expectFailure("INSUFFICIENT_POINTS", code: .failedPrecondition) { _ = try await redeem(poor, reward) }
-        let stock = try await laurel.catalog.reward(.id(reward.id))
-        #expect((stock.stockAvailable, stock.stockReserved, stock.stockCommitted) == (4, 0, 1))
+        #expect(try await laurel.stock(reward) == (4, 0, 1))
         #expect(try await laurel.members.balance(memberId: poor.id).available == 50)
     }
 

@@ -139,6 +139,12 @@ struct LocalLaurel {
         return member
     }
 
+    /// A reward's stock as (available, reserved, committed).
+    func stock(_ reward: Reward) async throws -> (Int64, Int64, Int64) {
+        let stock = try await catalog.reward(.id(reward.id))
+        return (stock.stockAvailable, stock.stockReserved, stock.stockCommitted)
+    }
+
     func reward(cost: Points, stock: Int64, perMemberLimit: Int = 0, minTier: String = "") async throws -> Reward {
         try await catalog.create(CreateRewardRequest(
             sku: uniqueKey("sku"), name: "Free coffee", kind: .freeProduct, costPoints: cost, stock: stock, productSku: "COFFEE",

@@ -358,20 +358,19 @@ public struct Redemptions: Sendable {
         let priced = Self.priced(current, terms, points)
         async let reserved = reserve(current)
         async let held = hold(priced)
-        switch await (reserved, held) {
+        let outcome = await (reserved, held)
+        if case .success = outcome.0 { FaultInjection.after("stock_reserved") }
+        switch outcome {
         case (.success(let granted), _) where granted != terms:
-            FaultInjection.after("stock_reserved")
             var failure = RedemptionError.rewardTermsChanged(rewardId: current.rewardId).asFailure
             failure.retryable = true
             return try await save(priced, step: .compensating, failure: failure)
         case (.success, .success):
-            FaultInjection.after("stock_reserved")
             FaultInjection.after("points_held")
             var redemption = priced
             redemption.step = .pointsHeld
             return redemption
         case (.success, .failure(let error)):
-            FaultInjection.after("stock_reserved")
             return try await save(priced, step: .compensating, failure: error.asFailure)
         case (.failure(let error), .failure(let refusal)) where error.reason != nil && refusal.reason != nil:
             // Both refused: nothing was taken. The catalog's answer is the
