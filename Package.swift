@@ -85,11 +85,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-extras.git", exact: "1.35.2"),
     ],
     targets: [
+        // SQLite's default VFS with the write-ahead log's frames written in
+        // one call per commit (docs/performance.md); C, as SQLite's API is.
+        .target(
+            name: "LaurelSQLiteVFS",
+            path: "Shared/SQLiteVFS",
+            linkerSettings: [.linkedLibrary("sqlite3")]
+        ),
         // The model module: generated API code, domain value types, errors and
         // the server and storage bootstrap every service shares.
         .target(
             name: "LaurelShared",
             dependencies: [
+                "LaurelSQLiteVFS",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 // SQLite's C API, for the one-row lookups of the hottest calls.
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
@@ -111,6 +119,7 @@ let package = Package(
                 .product(name: "NIOExtras", package: "swift-nio-extras"),
             ],
             path: "Shared",
+            exclude: ["SQLiteVFS"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import LaurelSQLiteVFS
 
 /// Opens a service's SQLite database the one way Laurel wants it.
 public enum DatabaseBootstrap {
@@ -30,12 +31,19 @@ public enum DatabaseBootstrap {
     /// the gain (docs/performance.md).
     public static let backstopPages = 10_000
 
+    /// Whether SQLite's default VFS is Laurel's, which writes each commit's
+    /// log frames in one call instead of two per frame (`LogWrites`). It is
+    /// installed before the first connection opens; should SQLite refuse it,
+    /// connections use SQLite's own VFS, with the same files and guarantees.
+    public static let logFramesGathered: Bool = laurel_vfs_register() == SQLITE_OK
+
     /// A private in-memory database, for domain tests.
     public static func inMemory() throws -> DatabaseQueue {
         try DatabaseQueue(configuration: configuration())
     }
 
     public static func configuration() -> Configuration {
+        _ = logFramesGathered
         var config = Configuration()
         config.foreignKeysEnabled = true
         // Writers queue behind each other inside GRDB; this only covers another
