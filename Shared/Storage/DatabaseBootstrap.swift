@@ -25,12 +25,11 @@ public enum DatabaseBootstrap {
     }
 
     /// Log pages past which the writer checkpoints inside a commit, where
-    /// SQLite's default is 1,000: about 160 MiB of log. A `Checkpointer`
-    /// copies pages back meanwhile, but under steady writes it is always
-    /// some 100 ms behind, and the writer's checkpoint at this mark copies
-    /// those and syncs the database file: the rarer, the less of the writer's
-    /// time it takes (docs/performance.md).
-    public static let backstopPages = 40_000
+    /// SQLite's default is 1,000: about 40 MiB of log. A `Checkpointer`
+    /// copies pages back meanwhile, so the writer's checkpoint at this mark
+    /// has little left to copy; checkpointing ten times less often is most of
+    /// the gain (docs/performance.md).
+    public static let backstopPages = 10_000
 
     /// Whether SQLite's default VFS is Laurel's, which writes each commit's
     /// log frames in one call instead of two per frame (`LogWrites`). It is
