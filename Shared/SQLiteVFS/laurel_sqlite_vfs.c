@@ -130,52 +130,26 @@ static int logClose(sqlite3_file *file) {
     return rc != SQLITE_OK ? rc : closed;
 }
 
+/// Every other operation on the log sees the file as SQLite alone would
+/// have left it: the gathered frames go out first.
+#define FLUSH_THEN(method, ...)                                                  \
+    LogFile *log = (LogFile *)file;                                              \
+    int rc = flush(log);                                                         \
+    return rc != SQLITE_OK ? rc : realFile(log)->pMethods->method(realFile(log), __VA_ARGS__)
+
 static int logRead(sqlite3_file *file, void *data, int amount, sqlite3_int64 offset) {
-    LogFile *log = (LogFile *)file;
-    int rc = flush(log);
-    return rc != SQLITE_OK ? rc : realFile(log)->pMethods->xRead(realFile(log), data, amount, offset);
+    FLUSH_THEN(xRead, data, amount, offset);
 }
-
-static int logTruncate(sqlite3_file *file, sqlite3_int64 size) {
-    LogFile *log = (LogFile *)file;
-    int rc = flush(log);
-    return rc != SQLITE_OK ? rc : realFile(log)->pMethods->xTruncate(realFile(log), size);
-}
-
-static int logSync(sqlite3_file *file, int flags) {
-    LogFile *log = (LogFile *)file;
-    int rc = flush(log);
-    return rc != SQLITE_OK ? rc : realFile(log)->pMethods->xSync(realFile(log), flags);
-}
-
-static int logFileSize(sqlite3_file *file, sqlite3_int64 *size) {
-    LogFile *log = (LogFile *)file;
-    int rc = flush(log);
-    return rc != SQLITE_OK ? rc : realFile(log)->pMethods->xFileSize(realFile(log), size);
-}
-
-static int logLock(sqlite3_file *file, int lock) {
-    LogFile *log = (LogFile *)file;
-    int rc = flush(log);
-    return rc != SQLITE_OK ? rc : realFile(log)->pMethods->xLock(realFile(log), lock);
-}
-
-static int logUnlock(sqlite3_file *file, int lock) {
-    LogFile *log = (LogFile *)file;
-    int rc = flush(log);
-    return rc != SQLITE_OK ? rc : realFile(log)->pMethods->xUnlock(realFile(log), lock);
-}
-
+static int logTruncate(sqlite3_file *file, sqlite3_int64 size) { FLUSH_THEN(xTruncate, size); }
+static int logSync(sqlite3_file *file, int flags) { FLUSH_THEN(xSync, flags); }
+static int logFileSize(sqlite3_file *file, sqlite3_int64 *size) { FLUSH_THEN(xFileSize, size); }
+static int logLock(sqlite3_file *file, int lock) { FLUSH_THEN(xLock, lock); }
+static int logUnlock(sqlite3_file *file, int lock) { FLUSH_THEN(xUnlock, lock); }
 static int logCheckReservedLock(sqlite3_file *file, int *reserved) {
-    LogFile *log = (LogFile *)file;
-    int rc = flush(log);
-    return rc != SQLITE_OK ? rc : realFile(log)->pMethods->xCheckReservedLock(realFile(log), reserved);
+    FLUSH_THEN(xCheckReservedLock, reserved);
 }
-
 static int logFileControl(sqlite3_file *file, int op, void *argument) {
-    LogFile *log = (LogFile *)file;
-    int rc = flush(log);
-    return rc != SQLITE_OK ? rc : realFile(log)->pMethods->xFileControl(realFile(log), op, argument);
+    FLUSH_THEN(xFileControl, op, argument);
 }
 
 static int logSectorSize(sqlite3_file *file) {
