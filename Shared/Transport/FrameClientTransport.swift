@@ -88,17 +88,29 @@ public final class FrameClientTransport: ClientTransport {
             }
         }
         guard !shutDown else { return }
+        // A peer restarted in place (an upgrade, a SIGTERM) is back within a
+        // few hundred milliseconds, while calls wait for it, and a refused
+        // attempt costs next to nothing: try every 25 ms for the first
+        // second, then back off from 50 ms to 5 s for a peer that stays away.
+        var failingSince: ContinuousClock.Instant?
         var backoff = Duration.milliseconds(50)
         while !isShutDown {
             do {
                 let channel = try await makeConnection()
+                failingSince = nil
                 backoff = .milliseconds(50)
                 try? await channel.closeFuture.get()
                 live.withLock { $0 = nil }
             } catch {
                 // Calls waiting for a connection go on waiting.
-                await pause(backoff)
-                backoff = min(backoff * 2, .seconds(5))
+                let now = ContinuousClock.now
+                if now - (failingSince ?? now) < .seconds(1) {
+                    failingSince = failingSince ?? now
+                    await pause(.milliseconds(25))
+                } else {
+                    await pause(backoff)
+                    backoff = min(backoff * 2, .seconds(5))
+                }
             }
             phase.withLock { phase in
                 if case .ready = phase { phase = .connecting(waiters: [:]) }
