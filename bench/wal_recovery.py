@@ -18,13 +18,22 @@ import sys
 import tempfile
 import time
 
+# A log frame: its 24-byte header and a 4 KiB page.
+FRAME_BYTES = 24 + 4096
+
+
+def remove_database(path):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+
 
 def write_log(path, pages):
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("PRAGMA journal_mode = WAL")
     db.execute("PRAGMA wal_autocheckpoint = 0")
     db.execute("CREATE TABLE row (id INTEGER PRIMARY KEY, body BLOB NOT NULL)")
-    while not os.path.exists(path + "-wal") or os.path.getsize(path + "-wal") < pages * 4120:
+    while not os.path.exists(path + "-wal") or os.path.getsize(path + "-wal") < pages * FRAME_BYTES:
         db.execute("BEGIN")
         for _ in range(300):
             db.execute("INSERT INTO row (body) VALUES (randomblob(3000))")
@@ -44,9 +53,7 @@ def main():
         write_log(args.write, args.pages)
     directory = args.dir or tempfile.mkdtemp(prefix="wal-recovery-")
     path = os.path.join(directory, "recovery.sqlite")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
+    remove_database(path)
     subprocess.run([sys.executable, __file__, "--pages", str(args.pages), "--write", path], check=True)
     os.remove(path + "-shm")
     if args.drop_caches:
@@ -57,9 +64,7 @@ def main():
     rows = sqlite3.connect(path).execute("SELECT COUNT(*) FROM row").fetchone()[0]
     elapsed = time.monotonic() - started
     print(f"log {os.path.getsize(path + '-wal') / 2**20:.0f} MiB, {rows} rows recovered in {elapsed:.3f} s")
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
+    remove_database(path)
     if not args.dir:
         os.rmdir(directory)
 

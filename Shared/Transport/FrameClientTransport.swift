@@ -104,8 +104,9 @@ public final class FrameClientTransport: ClientTransport {
             } catch {
                 // Calls waiting for a connection go on waiting.
                 let now = ContinuousClock.now
-                if now - (failingSince ?? now) < .seconds(1) {
-                    failingSince = failingSince ?? now
+                let since = failingSince ?? now
+                failingSince = since
+                if now - since < .seconds(1) {
                     await pause(.milliseconds(25))
                 } else {
                     await pause(backoff)
