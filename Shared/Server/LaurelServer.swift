@@ -73,9 +73,10 @@ public func makePeerClient(_ address: PeerAddress, apiKey: String? = nil) throws
 let peerReconnectBackoff = HTTP2ClientTransport.Config.Backoff(
     initial: .milliseconds(100), max: .seconds(1), multiplier: 1.6, jitter: 0.2)
 
-/// The same client on Laurel's own transport (`FrameClientTransport`).
-public func makeFramePeerClient(_ address: PeerAddress, apiKey: String? = nil) -> GRPCClient<FrameClientTransport> {
+/// The same client on Laurel's own transport (`FrameClientTransport`); with
+/// `callTimeout`, the transport ends every call unanswered by then.
+public func makeFramePeerClient(_ address: PeerAddress, apiKey: String? = nil, callTimeout: Duration? = nil) -> GRPCClient<FrameClientTransport> {
     GRPCClient(
-        transport: FrameClientTransport(.init(host: address.host, port: address.port)),
+        transport: FrameClientTransport(.init(host: address.host, port: address.port, callTimeout: callTimeout)),
         interceptors: apiKey.map { [BearerKeyInterceptor(apiKey: $0)] } ?? [])
 }

@@ -24,12 +24,15 @@ final class FrameClientStream: Sendable {
     let pendingMetadata = Mutex<Metadata?>(nil)
     /// Whether the call waits for a connection, also when it is sent again.
     let waitForReady: Bool
+    /// When the transport ends the call if unanswered (`Config.callTimeout`).
+    let deadline: NIODeadline?
     private let sentAgain = Atomic<Bool>(false)
 
-    init(descriptor: MethodDescriptor, on connection: FrameClientTransport.Ready, waitForReady: Bool) {
+    init(descriptor: MethodDescriptor, on connection: FrameClientTransport.Ready, waitForReady: Bool, deadline: NIODeadline? = nil) {
         self.descriptor = descriptor
         self.connection = Mutex(connection)
         self.waitForReady = waitForReady
+        self.deadline = deadline
     }
 
     var handler: NIOLoopBound<FrameClientConnectionHandler> { connection.withLock { $0.handler } }
@@ -113,6 +116,8 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         var requestDone = false
         /// The request so far, until the answer begins; nil once too large.
         var resend: FrameClientResend?
+        /// Ends the call at its deadline, on this loop; cancelled with the stream.
+        var expiry: Scheduled<Void>?
 
         mutating func keep(_ message: [UInt8]) {
             guard var kept = resend else { return }
@@ -228,13 +233,19 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     /// A call's request headers (and first message, if any) go out, opening
     /// its stream; `end` ends the request side too.
     func open(_ call: FrameClientStream, metadata: Metadata, message: [UInt8]?, end: Bool) {
-        guard context != nil, !draining else { return arrive(call, metadata: metadata, message: message, end: end) }
+        guard let context, !draining else { return arrive(call, metadata: metadata, message: message, end: end) }
+        let timeLeft = call.deadline.map { $0 - .now() }
+        if let timeLeft, timeLeft <= .zero { return call.fail(deadlinePassed) }
         let id = nextStreamID
         nextStreamID = HTTP2StreamID(Int32(id) + 2)
         ids[ObjectIdentifier(call)] = id
         streams[id] = OpenStream(
             call: call, deframer: MessageDeframer(maxLength: maxResponseLength), requestDone: end,
-            resend: FrameClientResend(metadata: metadata, first: message))
+            resend: FrameClientResend(metadata: metadata, first: message),
+            expiry: call.deadline.map { deadline in
+                let connection = NIOLoopBound(self, eventLoop: context.eventLoop)
+                return context.eventLoop.scheduleTask(deadline: deadline) { connection.value.expire(id) }
+            })
 
         var headers = HPACKHeaders()
         headers.reserveCapacity(6 + metadata.count)
@@ -245,6 +256,9 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         headers.add(name: "content-type", value: GRPCWireFormat.contentType)
         headers.add(name: "te", value: "trailers")
         GRPCWireFormat.add(metadata, to: &headers)
+        if let timeLeft, !headers.contains(name: "grpc-timeout") {
+            headers.add(name: "grpc-timeout", value: GRPCWireFormat.timeout(timeLeft))
+        }
         write(.headers(.init(headers: headers, endStream: end && message == nil)), on: id)
         if let message {
             writer.writeMessage(message, on: id, endStream: end, state: call.state)
@@ -291,7 +305,8 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     /// server stops working on an answer nobody waits for.
     func release(_ call: FrameClientStream) {
         arriving.removeValue(forKey: ObjectIdentifier(call))
-        if let id = ids.removeValue(forKey: ObjectIdentifier(call)), streams.removeValue(forKey: id) != nil {
+        if let id = ids.removeValue(forKey: ObjectIdentifier(call)), let stream = streams.removeValue(forKey: id) {
+            stream.expiry?.cancel()
             write(.rstStream(.cancel), on: id)
             scheduleFlush()
         }
@@ -352,6 +367,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
 
     private func end(_ id: HTTP2StreamID, _ stream: OpenStream, status: Status, metadata: Metadata) {
         streams.removeValue(forKey: id)
+        stream.expiry?.cancel()
         ids.removeValue(forKey: ObjectIdentifier(stream.call))
         stream.call.inbound.yield(.status(status, metadata))
         stream.call.inbound.finish()
@@ -397,6 +413,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
             return fail(id, error)
         }
         streams.removeValue(forKey: id)
+        stream.expiry?.cancel()
         ids.removeValue(forKey: ObjectIdentifier(stream.call))
         sendAgain(stream.call, request, error)
     }
@@ -404,8 +421,24 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     /// The call on `id` ends with `error`, its answer incomplete.
     private func fail(_ id: HTTP2StreamID, _ error: RPCError) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        stream.expiry?.cancel()
         ids.removeValue(forKey: ObjectIdentifier(stream.call))
         stream.call.fail(error)
+    }
+
+    /// The call on `id` is still unanswered at its deadline: it fails, and
+    /// the server is told to stop (it also had the deadline, in `grpc-timeout`).
+    private func expire(_ id: HTTP2StreamID) {
+        guard streams[id] != nil else { return }
+        // Failed before the reset, whose StreamClosedEvent would fail it as reset by the server.
+        fail(id, deadlinePassed)
+        write(.rstStream(.cancel), on: id)
+        scheduleFlush()
+        closeIfDrained()
+    }
+
+    private var deadlinePassed: RPCError {
+        RPCError(code: .deadlineExceeded, message: "the call's deadline passed before \(remotePeer) answered")
     }
 
     private func failAll(_ error: RPCError) {

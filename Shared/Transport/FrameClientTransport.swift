@@ -28,11 +28,20 @@ public final class FrameClientTransport: ClientTransport {
         public var port: Int
         /// Answers over this many bytes fail the call.
         public var maxResponseLength: Int
+        /// Every call fails DEADLINE_EXCEEDED this long after it began unless
+        /// answered by then, waiting for a connection included, and tells the
+        /// server so in `grpc-timeout`. The transport keeps the time on the
+        /// connection's event loop: GRPCCore's `CallOptions.timeout` costs a
+        /// task group, two tasks and a timer of Swift's per call, about a
+        /// tenth of a redemption's CPU (docs/performance.md). nil: calls have
+        /// only the deadline their options give.
+        public var callTimeout: Duration?
 
-        public init(host: String, port: Int, maxResponseLength: Int = 4 << 20) {
+        public init(host: String, port: Int, maxResponseLength: Int = 4 << 20, callTimeout: Duration? = nil) {
             self.host = host
             self.port = port
             self.maxResponseLength = maxResponseLength
+            self.callTimeout = callTimeout
         }
     }
 
@@ -135,8 +144,9 @@ public final class FrameClientTransport: ClientTransport {
         _ closure: (_ stream: RPCStream<Inbound, Outbound>, _ context: ClientContext) async throws -> T
     ) async throws -> T {
         let waitForReady = options.waitForReady ?? true
-        let ready = try await readyConnection(waitForReady: waitForReady)
-        let call = FrameClientStream(descriptor: descriptor, on: ready, waitForReady: waitForReady)
+        let deadline = callDeadline()
+        let ready = try await readyConnection(waitForReady: waitForReady, deadline: deadline)
+        let call = FrameClientStream(descriptor: descriptor, on: ready, waitForReady: waitForReady, deadline: deadline)
         defer { call.release() }
         return try await closure(
             RPCStream(
@@ -157,9 +167,17 @@ public final class FrameClientTransport: ClientTransport {
     func opening(_ call: FrameClientStream, waitForReady: Bool) async throws -> NIOLoopBound<FrameClientConnectionHandler> {
         let taken = call.connection.withLock { $0 }
         guard !taken.gate.isOpen else { return taken.handler }
-        let next = try await readyConnection(waitForReady: waitForReady)
+        let next = try await readyConnection(waitForReady: waitForReady, deadline: call.deadline)
         call.connection.withLock { $0 = next }
         return next.handler
+    }
+
+    /// When a call beginning now must be answered by, from `callTimeout`.
+    private func callDeadline() -> NIODeadline? {
+        config.callTimeout.map { timeout in
+            let (seconds, attoseconds) = timeout.components
+            return .now() + .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        }
     }
 
     /// A unary call's answer as `unary` reads it.
@@ -183,8 +201,10 @@ public final class FrameClientTransport: ClientTransport {
     public func unary(
         _ descriptor: MethodDescriptor, metadata: Metadata, request: [UInt8], waitForReady: Bool = true
     ) async throws -> UnaryAnswer {
+        let deadline = callDeadline()
         let call = FrameClientStream(
-            descriptor: descriptor, on: try await readyConnection(waitForReady: waitForReady), waitForReady: waitForReady)
+            descriptor: descriptor, on: try await readyConnection(waitForReady: waitForReady, deadline: deadline), waitForReady: waitForReady,
+            deadline: deadline)
         try await call.state.reserve(request.count)
         let connection = try await opening(call, waitForReady: waitForReady)
         connection.eventLoop.execute { connection.value.open(call, metadata: metadata, message: request, end: true) }
@@ -213,13 +233,23 @@ public final class FrameClientTransport: ClientTransport {
         throw RPCError(code: .cancelled, message: "the call was cancelled")
     }
 
+    /// The call `id` waiting for a connection, no longer waiting; nil if it is not.
+    private func takeWaiter(_ id: Int) -> Waiter? {
+        phase.withLock { phase -> Waiter? in
+            guard case .connecting(var waiters) = phase, let waiter = waiters.removeValue(forKey: id) else { return nil }
+            phase = .connecting(waiters: waiters)
+            return waiter
+        }
+    }
+
     private var isShutDown: Bool {
         phase.withLock { if case .shutDown = $0 { true } else { false } }
     }
 
     /// The connection to call on, once there is one; a call's task cancelled
-    /// (its deadline passed) while waiting stops waiting.
-    private func readyConnection(waitForReady: Bool) async throws -> Ready {
+    /// (its deadline passed) while waiting stops waiting, and so does a call
+    /// whose `deadline` (from `callTimeout`) passes.
+    private func readyConnection(waitForReady: Bool, deadline: NIODeadline?) async throws -> Ready {
         if let ready = try phase.withLock({ phase throws(RPCError) -> Ready? in
             switch phase {
             case .ready(let ready): return ready
@@ -248,15 +278,18 @@ public final class FrameClientTransport: ClientTransport {
                         return nil
                     }
                 }
-                if let now { continuation.resume(with: now) }
+                if let now { return continuation.resume(with: now) }
+                // Only while there is no connection: a timer for this waiter alone.
+                if let deadline {
+                    group.any().scheduleTask(deadline: deadline) { [self] in
+                        takeWaiter(id)?.resume(
+                            throwing: RPCError(
+                                code: .deadlineExceeded, message: "no connection to \(config.host):\(config.port) before the call's deadline"))
+                    }
+                }
             }
         } onCancel: {
-            let waiter = phase.withLock { phase -> Waiter? in
-                guard case .connecting(var waiters) = phase, let waiter = waiters.removeValue(forKey: id) else { return nil }
-                phase = .connecting(waiters: waiters)
-                return waiter
-            }
-            waiter?.resume(throwing: CancellationError())
+            takeWaiter(id)?.resume(throwing: CancellationError())
         }
     }
 
@@ -324,7 +357,7 @@ public final class FrameClientTransport: ClientTransport {
     /// sent (`openAgain`).
     private func sendAgain(_ call: FrameClientStream, _ request: FrameClientResend, refusal: RPCError) {
         Task {
-            guard let next = try? await readyConnection(waitForReady: call.waitForReady) else { return call.fail(refusal) }
+            guard let next = try? await readyConnection(waitForReady: call.waitForReady, deadline: call.deadline) else { return call.fail(refusal) }
             call.connection.withLock { $0 = next }
             next.handler.eventLoop.execute { next.handler.value.openAgain(call, request) }
         }

@@ -51,6 +51,18 @@ enum GRPCWireFormat {
         return trailers
     }
 
+    /// A `grpc-timeout` value for `left`: gRPC allows eight digits, so the
+    /// finest of milliseconds, seconds, minutes and hours that fits, rounded
+    /// up, so that the server's deadline never comes before the client's.
+    static func timeout(_ left: TimeAmount) -> String {
+        var amount = max(1, (left.nanoseconds + 999_999) / 1_000_000)
+        for (unit, next) in [("m", Int64(1000)), ("S", 60), ("M", 60)] {
+            if amount <= 99_999_999 { return "\(amount)\(unit)" }
+            amount = (amount + next - 1) / next
+        }
+        return "\(min(amount, 99_999_999))H"
+    }
+
     static func add(_ metadata: Metadata, to headers: inout HPACKHeaders) {
         for (key, value) in metadata {
             switch value {

@@ -66,19 +66,26 @@ struct RedemptionCommand: AsyncParsableCommand {
 
     func run() async throws {
         let serviceKey = try serviceKey()
+        let timeout = Duration.milliseconds(peerTimeoutMilliseconds)
+        // Laurel's transport keeps each call's deadline itself, on its event
+        // loop; GRPCCore's deadline (call options) costs tasks and a timer
+        // per call (docs/performance.md).
         switch peerTransport {
-        case .frames: try await run { makeFramePeerClient($0, apiKey: serviceKey) }
-        case .nio: try await run { try makePeerClient($0, apiKey: serviceKey) }
+        case .frames: try await run(callOptionsTimeout: nil) { makeFramePeerClient($0, apiKey: serviceKey, callTimeout: timeout) }
+        case .nio: try await run(callOptionsTimeout: timeout) { try makePeerClient($0, apiKey: serviceKey) }
         }
     }
 
-    func run<Transport: ClientTransport>(peerClient: (PeerAddress) throws -> GRPCClient<Transport>) async throws {
+    /// `callOptionsTimeout`: the deadline of each peer call when the peer
+    /// clients' transport does not give them one.
+    func run<Transport: ClientTransport>(
+        callOptionsTimeout timeout: Duration?, peerClient: (PeerAddress) throws -> GRPCClient<Transport>
+    ) async throws {
         let logger = server.bootstrapLogging(label: "laurel-redemption")
         let metrics = LaurelMetrics()
         let membersClient = try peerClient(auth.membersAddress)
         let catalogClient = try peerClient(catalogAddress)
         let keyChecks = try makePeerClient(auth.membersAddress)
-        let timeout = Duration.milliseconds(peerTimeoutMilliseconds)
         let database = try RedemptionDatabase.open(in: server.dataDirectory)
         let redemptions = Redemptions(
             database: database,

@@ -40,9 +40,16 @@ import Glibc
         deinit { close(socket) }
     }
 
+    static let apiKey = "lk_" + String(repeating: "0", count: 16) + "_" + String(repeating: "0", count: 64)
+
     func withHungPeer(_ body: (GRPCClient<HTTP2ClientTransport.Posix>) async throws -> Void) async throws {
         let hole = try BlackHole()
-        let client = try makePeerClient(PeerAddress(argument: "127.0.0.1:\(hole.port)")!, apiKey: "lk_" + String(repeating: "0", count: 16) + "_" + String(repeating: "0", count: 64))
+        try await withHungPeer(hole, client: try makePeerClient(PeerAddress(argument: "127.0.0.1:\(hole.port)")!, apiKey: Self.apiKey), body)
+    }
+
+    func withHungPeer<Transport: ClientTransport>(
+        _ hole: BlackHole, client: GRPCClient<Transport>, _ body: (GRPCClient<Transport>) async throws -> Void
+    ) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try? await client.runConnections() }
             try await body(client)
@@ -70,21 +77,36 @@ import Glibc
 
     @Test func callsToAHungPeerGiveUpAtTheirDeadline() async throws {
         try await withHungPeer { client in
-            let members = GRPCMembersPeer(client: client, timeout: .milliseconds(300))
-            let catalog = GRPCCatalogPeer(client: client, timeout: .milliseconds(300))
-            await expectGivesUp("hold") { () async throws(PeerError) in
-                try await members.hold(
-                    memberId: "m", holdId: "h", points: 1, ttlSeconds: 60, reason: "", minTier: "", redemptionId: "r", partnerId: "")
-            }
-            await expectGivesUp("capture") { () async throws(PeerError) in try await members.capture(holdId: "h") }
-            await expectGivesUp("release hold") { () async throws(PeerError) in try await members.release(holdId: "h") }
-            await expectGivesUp("refund") { () async throws(PeerError) in try await members.refund(holdId: "h") }
-            await expectGivesUp("reserve") { () async throws(PeerError) in
-                _ = try await catalog.reserve(rewardId: "r", quantity: 1, reservationId: "s", memberId: "m", ttlSeconds: 60)
-            }
-            await expectGivesUp("commit") { () async throws(PeerError) in try await catalog.commit(reservationId: "s") }
-            await expectGivesUp("release reservation") { () async throws(PeerError) in try await catalog.release(reservationId: "s") }
-            await expectGivesUp("restock") { () async throws(PeerError) in try await catalog.restock(reservationId: "s") }
+            await expectEveryCallGivesUp(
+                members: GRPCMembersPeer(client: client, timeout: .milliseconds(300)),
+                catalog: GRPCCatalogPeer(client: client, timeout: .milliseconds(300)))
         }
+    }
+
+    /// As redemption makes them on Laurel's transport: no deadline in the
+    /// calls' options, the transport's own (`callTimeout`).
+    @Test func callsOnLaurelsTransportGiveUpAtItsDeadline() async throws {
+        let hole = try BlackHole()
+        let client = makeFramePeerClient(PeerAddress(argument: "127.0.0.1:\(hole.port)")!, apiKey: Self.apiKey, callTimeout: .milliseconds(300))
+        try await withHungPeer(hole, client: client) { client in
+            await expectEveryCallGivesUp(
+                members: GRPCMembersPeer(client: client, timeout: nil), catalog: GRPCCatalogPeer(client: client, timeout: nil))
+        }
+    }
+
+    func expectEveryCallGivesUp<Transport: ClientTransport>(members: GRPCMembersPeer<Transport>, catalog: GRPCCatalogPeer<Transport>) async {
+        await expectGivesUp("hold") { () async throws(PeerError) in
+            try await members.hold(
+                memberId: "m", holdId: "h", points: 1, ttlSeconds: 60, reason: "", minTier: "", redemptionId: "r", partnerId: "")
+        }
+        await expectGivesUp("capture") { () async throws(PeerError) in try await members.capture(holdId: "h") }
+        await expectGivesUp("release hold") { () async throws(PeerError) in try await members.release(holdId: "h") }
+        await expectGivesUp("refund") { () async throws(PeerError) in try await members.refund(holdId: "h") }
+        await expectGivesUp("reserve") { () async throws(PeerError) in
+            _ = try await catalog.reserve(rewardId: "r", quantity: 1, reservationId: "s", memberId: "m", ttlSeconds: 60)
+        }
+        await expectGivesUp("commit") { () async throws(PeerError) in try await catalog.commit(reservationId: "s") }
+        await expectGivesUp("release reservation") { () async throws(PeerError) in try await catalog.release(reservationId: "s") }
+        await expectGivesUp("restock") { () async throws(PeerError) in try await catalog.restock(reservationId: "s") }
     }
 }

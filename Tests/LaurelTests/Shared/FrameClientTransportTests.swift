@@ -1,7 +1,7 @@
 import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2Posix
-import LaurelShared
+@testable import LaurelShared
 import Synchronization
 import Testing
 
@@ -270,10 +270,102 @@ import Testing
         }
     }
 
+    /// With `callTimeout` the transport keeps each call's deadline itself,
+    /// with none in the call's options: a call left hanging fails
+    /// DEADLINE_EXCEEDED, its handler is told, and the connection serves on.
+    @Test(arguments: TransportChoice.allCases)
+    func theTransportsCallTimeoutEndsAHangingCall(server: TransportChoice) async throws {
+        let (events, sink) = AsyncStream.makeStream(of: String.self)
+        try await serve([Echo(events: sink, gate: Gate())], on: server) { port in
+            // Long enough that the request is out before it passes, on a machine busy with other tests.
+            try await withFrameClient(port: port, callTimeout: .seconds(4)) { client in
+                try await expectEchoes(1, atOnceOn: client)
+                await expectFailure(.deadlineExceeded, calling: Echo.hang, with: [], on: client)
+                #expect(await firstEvent(of: events) == "hang cancelled")
+                try await expectEchoes(1, atOnceOn: client)
+            }
+            let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port, callTimeout: .seconds(4)))
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await transport.connect() }
+                defer { transport.beginGracefulShutdown() }
+                let echoed = try await transport.unary(Echo.unary, metadata: [:], request: [5])
+                #expect(echoed.message == [5])
+                await #expect { try await transport.unary(Echo.hang, metadata: [:], request: []) } throws: {
+                    ($0 as? RPCError)?.code == .deadlineExceeded
+                }
+                #expect(await firstEvent(of: events) == "hang cancelled")
+            }
+        }
+    }
+
+    /// The server hears of the transport's deadline as of any other, in
+    /// `grpc-timeout`; a call whose options give one sends that one alone.
+    @Test func theTransportsCallTimeoutGoesToTheServer() async throws {
+        try await serve([Echo(events: nil, gate: Gate())], on: .frames) { port in
+            try await withFrameClient(port: port, callTimeout: .seconds(30)) { client in
+                let sent = try await timeoutsSent(on: client)
+                #expect(sent.hasSuffix("m") && (1...30_000).contains(milliseconds(sent)), "\(sent)")
+                var options = CallOptions.defaults
+                options.timeout = .seconds(10)
+                let own = try await timeoutsSent(on: client, options: options)
+                #expect(!own.contains(",") && (1...10_000).contains(milliseconds(own)), "\(own)")
+            }
+            let none = try await withFrameClient(port: port) { client in try await timeoutsSent(on: client) }
+            #expect(none == "")
+        }
+    }
+
+    /// A call with the transport's deadline waits for a connection only
+    /// until then: with no server, it fails DEADLINE_EXCEEDED instead of
+    /// waiting for one for ever.
+    @Test(.timeLimit(.minutes(1)))
+    func theTransportsCallTimeoutBoundsTheWaitForAConnection() async throws {
+        let port = try await closedPort()
+        try await withFrameClient(port: port, callTimeout: .milliseconds(300)) { client in
+            _ = await expectFailure(.deadlineExceeded, calling: Echo.unary, with: [], on: client)
+        }
+        let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port, callTimeout: .milliseconds(300)))
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await transport.connect() }
+            defer { transport.beginGracefulShutdown() }
+            await #expect { try await transport.unary(Echo.unary, metadata: [:], request: []) } throws: {
+                ($0 as? RPCError)?.code == .deadlineExceeded
+            }
+        }
+    }
+
+    /// `grpc-timeout` as `GRPCWireFormat` writes it: eight digits at most,
+    /// the finest unit that fits, rounded up.
+    @Test func grpcTimeoutValues() {
+        #expect(GRPCWireFormat.timeout(.nanoseconds(1)) == "1m")
+        #expect(GRPCWireFormat.timeout(.milliseconds(2_000)) == "2000m")
+        #expect(GRPCWireFormat.timeout(.nanoseconds(2_000_000_001)) == "2001m")
+        #expect(GRPCWireFormat.timeout(.milliseconds(99_999_999)) == "99999999m")
+        #expect(GRPCWireFormat.timeout(.milliseconds(100_000_000)) == "100000S")
+        #expect(GRPCWireFormat.timeout(.hours(30_000)) == "1800000M")
+        #expect(GRPCWireFormat.timeout(.hours(2_000_000)) == "2000000H")
+    }
+
     // MARK: helpers
 
-    func withFrameClient<Result: Sendable>(port: Int, _ body: (FrameClient) async throws -> Result) async throws -> Result {
-        try await withClient(GRPCClient(transport: FrameClientTransport(.init(host: "127.0.0.1", port: port))), body)
+    func withFrameClient<Result: Sendable>(
+        port: Int, callTimeout: Duration? = nil, _ body: (FrameClient) async throws -> Result
+    ) async throws -> Result {
+        try await withClient(GRPCClient(transport: FrameClientTransport(.init(host: "127.0.0.1", port: port, callTimeout: callTimeout))), body)
+    }
+
+    /// A `grpc-timeout` value in whole milliseconds; 0 if it is not one.
+    func milliseconds(_ timeout: String) -> Int {
+        let perUnit: [Character: Double] = ["n": 1e-6, "u": 1e-3, "m": 1, "S": 1e3, "M": 6e4, "H": 3.6e6]
+        guard let unit = timeout.last.flatMap({ perUnit[$0] }), let amount = Double(timeout.dropLast()) else { return 0 }
+        return Int(amount * unit)
+    }
+
+    /// The `grpc-timeout` values the server received with an echo call.
+    func timeoutsSent(on client: FrameClient, options: CallOptions = .defaults) async throws -> String {
+        try await client.unary(
+            request: ClientRequest(message: []), descriptor: Echo.timeout, serializer: Raw(), deserializer: Raw(), options: options
+        ) { response in String(decoding: try response.message, as: UTF8.self) }
     }
 
     func withEcho(

@@ -375,6 +375,8 @@ struct Echo: RegistrableRPCService {
     static func method(_ name: String) -> MethodDescriptor { MethodDescriptor(fullyQualifiedService: "laurel.test.Echo", method: name) }
     static let unary = method("Unary"), fail = method("Fail"), expand = method("Expand"), collect = method("Collect")
     static let bidi = method("Bidi"), hang = method("Hang"), endless = method("Endless"), gated = method("Gated")
+    /// Answers with the request's `grpc-timeout` values, comma-separated.
+    static let timeout = method("Timeout")
 
     let events: AsyncStream<String>.Continuation?
     let gate: Gate
@@ -408,6 +410,11 @@ struct Echo: RegistrableRPCService {
             var body: [UInt8] = []
             for try await message in request.messages { body += message }
             return StreamingServerResponse(single: ServerResponse(message: body, metadata: echoed, trailingMetadata: echoed))
+        }
+        register(Self.timeout) { request, _ in
+            for try await _ in request.messages {}
+            let timeouts = request.metadata[stringValues: "grpc-timeout"].joined(separator: ",")
+            return StreamingServerResponse(single: ServerResponse(message: Array(timeouts.utf8)))
         }
         register(Self.fail) { request, _ in
             var body: [UInt8] = []

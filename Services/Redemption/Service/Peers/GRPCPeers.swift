@@ -12,8 +12,9 @@ public struct GRPCCatalogPeer<Transport: ClientTransport>: CatalogPeer {
     private let reservations: CallBatcher<Laurel_V1_ReserveStockRequest, ReservedStock>
     private let commits: CallBatcher<Laurel_V1_CommitReservationRequest, Void>
 
-    /// Every call carries `timeout` as its deadline.
-    public init(client: GRPCClient<Transport>, timeout: Duration) {
+    /// Every call carries `timeout` as its deadline; nil for a client whose
+    /// transport gives every call one itself (`FrameClientTransport.Config.callTimeout`).
+    public init(client: GRPCClient<Transport>, timeout: Duration?) {
         let client = Laurel_V1_CatalogService.Client(wrapping: client)
         var options = CallOptions.defaults
         options.timeout = timeout
@@ -74,8 +75,9 @@ public struct GRPCMembersPeer<Transport: ClientTransport>: MembersPeer {
     private let holds: CallBatcher<Laurel_V1_HoldPointsRequest, Void>
     private let captures: CallBatcher<Laurel_V1_CaptureHoldRequest, Void>
 
-    /// Every call carries `timeout` as its deadline.
-    public init(client: GRPCClient<Transport>, timeout: Duration) {
+    /// Every call carries `timeout` as its deadline; nil for a client whose
+    /// transport gives every call one itself (`FrameClientTransport.Config.callTimeout`).
+    public init(client: GRPCClient<Transport>, timeout: Duration?) {
         let client = Laurel_V1_MemberService.Client(wrapping: client)
         var options = CallOptions.defaults
         options.timeout = timeout

@@ -10,8 +10,9 @@ public struct PrivacyServiceHandler<Transport: ClientTransport>: Laurel_V1_Priva
     let catalog: Laurel_V1_CatalogService.Client<Transport>
     let options: CallOptions
 
-    /// Every call to a peer carries `timeout` as its deadline.
-    public init(redemptions: Redemptions, members: GRPCClient<Transport>, catalog: GRPCClient<Transport>, timeout: Duration) {
+    /// Every call to a peer carries `timeout` as its deadline; nil for
+    /// clients whose transport gives every call one itself.
+    public init(redemptions: Redemptions, members: GRPCClient<Transport>, catalog: GRPCClient<Transport>, timeout: Duration?) {
         self.redemptions = redemptions
         self.members = Laurel_V1_MemberService.Client(wrapping: members)
         self.catalog = Laurel_V1_CatalogService.Client(wrapping: catalog)
