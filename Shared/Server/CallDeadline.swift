@@ -31,7 +31,9 @@ public enum CallDeadline {
 }
 
 /// Sets `CallDeadline.current` for the handler of a call that has a deadline,
-/// for the whole of its answer.
+/// for the whole of its answer. Laurel's own transport sets it itself and
+/// keeps `grpc-timeout` out of the metadata (`FrameConnectionHandler`), so
+/// this serves calls on grpc-swift-nio-transport.
 public struct CallDeadlineInterceptor: ServerInterceptor {
     public init() {}
 

@@ -174,10 +174,7 @@ public final class FrameClientTransport: ClientTransport {
 
     /// When a call beginning now must be answered by, from `callTimeout`.
     private func callDeadline() -> NIODeadline? {
-        config.callTimeout.map { timeout in
-            let (seconds, attoseconds) = timeout.components
-            return .now() + .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
-        }
+        config.callTimeout.map { .now() + TimeAmount($0) }
     }
 
     /// A unary call's answer as `unary` reads it.

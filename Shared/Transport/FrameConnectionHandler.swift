@@ -9,6 +9,8 @@ struct FrameStreamStart: Sendable {
     var state: FrameStreamState
     var remotePeer: String
     var localPeer: String
+    /// From the request's `grpc-timeout`, which the transport keeps itself.
+    var deadline: ContinuousClock.Instant?
 }
 
 /// Every gRPC stream of one HTTP/2 connection, served on the connection's own
@@ -34,6 +36,8 @@ final class FrameConnectionHandler: ChannelInboundHandler {
         var yielded = 0
         /// Bytes received whose receive window is held until the handler reads.
         var withheldCredit = 0
+        /// Tells the handler at the call's deadline; cancelled as the stream ends.
+        var expiry: Scheduled<Void>?
     }
 
     /// Requests a handler may leave unread before the stream's receive
@@ -174,10 +178,21 @@ final class FrameConnectionHandler: ChannelInboundHandler {
                 ["grpc-accept-encoding": "identity"])
         }
 
-        let parts = PartBuffer<RPCRequestPart<[UInt8]>>()
-        parts.yield(.metadata(GRPCWireFormat.metadata(from: headers)))
+        var metadata = GRPCWireFormat.metadata(from: headers)
         let state = FrameStreamState()
-        var stream = OpenStream(inbound: parts, deframer: MessageDeframer(maxLength: maxRequestLength), state: state)
+        var stream = OpenStream(inbound: nil, deframer: MessageDeframer(maxLength: maxRequestLength), state: state)
+        // The deadline is kept here, on the loop, and reaches handlers as
+        // `CallDeadline.current`: left in the metadata, GRPCCore would keep it
+        // with a task and a timer of Swift's per call (docs/performance.md).
+        var deadline: ContinuousClock.Instant?
+        if let text = headers.first(name: "grpc-timeout"), let timeout = CallDeadline.timeout(Substring(text)) {
+            metadata.removeAllValues(forKey: "grpc-timeout")
+            deadline = .now + timeout
+            stream.expiry = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { state.deadlinePassed() }
+        }
+        let parts = PartBuffer<RPCRequestPart<[UInt8]>>()
+        parts.yield(.metadata(metadata))
+        stream.inbound = parts
         if frame.endStream { finishInbound(&stream) }
         streams[id] = stream
 
@@ -190,7 +205,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
                 descriptor: descriptor,
                 inbound: RPCAsyncSequence(wrapping: inbound),
                 outbound: RPCWriter.Closable(wrapping: FrameOutbound(connection: connection, id: id, state: state))),
-            state: state, remotePeer: remotePeer, localPeer: localPeer))
+            state: state, remotePeer: remotePeer, localPeer: localPeer, deadline: deadline))
     }
 
     private func receive(_ frame: HTTP2Frame.FramePayload.Data, on id: HTTP2StreamID, context: ChannelHandlerContext) {
@@ -281,6 +296,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     /// sending is told to stop.
     private func end(_ id: HTTP2StreamID, _ stream: OpenStream) {
         streams.removeValue(forKey: id)
+        stream.expiry?.cancel()
         let clientStillSending = !stream.clientDone
         var stream = stream
         finishInbound(&stream)
@@ -299,6 +315,7 @@ final class FrameConnectionHandler: ChannelInboundHandler {
     }
 
     private func cancel(_ stream: OpenStream) {
+        stream.expiry?.cancel()
         stream.inbound?.finish(throwing: RPCError(code: .cancelled, message: "the client cancelled the call"))
         stream.state.close(cancelled: true)
     }

@@ -9,8 +9,9 @@ import Synchronization
 /// Laurel's gRPC server transport: plaintext HTTP/2 over TCP, with every
 /// stream of a connection served on the connection's channel
 /// (`FrameConnectionHandler`). It speaks what Laurel's services and clients
-/// need: unary and streaming calls, metadata (binary too), deadlines (which
-/// GRPCCore reads from `grpc-timeout`), cancellation when a client resets a
+/// need: unary and streaming calls, metadata (binary too), deadlines (kept
+/// on the event loop from `grpc-timeout`, and told to the handler through
+/// its cancellation handle, as GRPCCore would), cancellation when a client resets a
 /// stream or goes away, both directions of flow control, and a graceful
 /// shutdown that sends GOAWAY and lets open calls finish. It refuses
 /// compressed requests (UNIMPLEMENTED, naming `identity` as the one it
@@ -88,10 +89,13 @@ public final class FrameServerTransport: ServerTransport {
                 group.addTask {
                     await withServerContextRPCCancellationHandle { handle in
                         start.state.attach(handle)
-                        let descriptor = start.stream.descriptor
-                        await streamHandler(
-                            start.stream,
-                            ServerContext(descriptor: descriptor, remotePeer: start.remotePeer, localPeer: start.localPeer, cancellation: handle))
+                        let context = ServerContext(
+                            descriptor: start.stream.descriptor, remotePeer: start.remotePeer, localPeer: start.localPeer, cancellation: handle)
+                        if let deadline = start.deadline {
+                            await CallDeadline.$current.withValue(deadline) { await streamHandler(start.stream, context) }
+                        } else {
+                            await streamHandler(start.stream, context)
+                        }
                     }
                 }
             }

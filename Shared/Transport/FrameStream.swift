@@ -14,6 +14,7 @@ final class FrameStreamState: Sendable {
         var waiter: (continuation: CheckedContinuation<Void, any Error>, bytes: Int)?
         var closed = false
         var cancelled = false
+        var deadlinePassed = false
         var cancellation: ServerContext.RPCCancellationHandle?
 
         /// The writer waits while the answers before its own are over the mark.
@@ -86,12 +87,23 @@ final class FrameStreamState: Sendable {
         handle?.cancel()
     }
 
+    /// The call's deadline (its `grpc-timeout`) passed: its handler is told
+    /// through its cancellation handle, as GRPCCore tells it, and may still
+    /// answer; the stream stays open for that.
+    func deadlinePassed() {
+        let handle = state.withLock { state in
+            state.deadlinePassed = true
+            return state.cancellation
+        }
+        handle?.cancel()
+    }
+
     /// The handle of the task serving the stream, which may start after the
-    /// stream has already been reset.
+    /// stream has already been reset or its deadline passed.
     func attach(_ handle: ServerContext.RPCCancellationHandle) {
         let cancelledAlready = state.withLock { state in
             state.cancellation = handle
-            return state.cancelled
+            return state.cancelled || state.deadlinePassed
         }
         if cancelledAlready { handle.cancel() }
     }

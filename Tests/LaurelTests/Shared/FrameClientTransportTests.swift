@@ -299,9 +299,10 @@ import Testing
     }
 
     /// The server hears of the transport's deadline as of any other, in
-    /// `grpc-timeout`; a call whose options give one sends that one alone.
+    /// `grpc-timeout` (grpc-swift-nio-transport's server shows its handlers
+    /// every header); a call whose options give one sends that one alone.
     @Test func theTransportsCallTimeoutGoesToTheServer() async throws {
-        try await serve([Echo(events: nil, gate: Gate())], on: .frames) { port in
+        try await serve([Echo(events: nil, gate: Gate())], on: .nio) { port in
             try await withFrameClient(port: port, callTimeout: .seconds(30)) { client in
                 let sent = try await timeoutsSent(on: client)
                 #expect(sent.hasSuffix("m") && (1...30_000).contains(milliseconds(sent)), "\(sent)")
@@ -312,6 +313,30 @@ import Testing
             }
             let none = try await withFrameClient(port: port) { client in try await timeoutsSent(on: client) }
             #expect(none == "")
+        }
+    }
+
+    /// Laurel's server transport keeps a call's `grpc-timeout` itself, on its
+    /// event loop: the handler has it as `CallDeadline.current`, not in its
+    /// metadata, and is told through its cancellation handle when it passes,
+    /// as GRPCCore would tell it. Any value gRPC allows is taken.
+    @Test func laurelsServerTransportKeepsTheDeadline() async throws {
+        let (events, sink) = AsyncStream.makeStream(of: String.self)
+        try await serve([Echo(events: sink, gate: Gate())], on: .frames) { port in
+            // No deadline of the client's own: what ends the call is the server's.
+            let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port))
+            try await withThrowingDiscardingTaskGroup { group in
+                group.addTask { try await transport.connect() }
+                defer { transport.beginGracefulShutdown() }
+                for (timeout, expected) in [("5S", ";deadline"), ("99999999H", ";deadline"), (nil, "")] {
+                    let answer = try await transport.unary(Echo.timeout, metadata: timeout.map { ["grpc-timeout": .string($0)] } ?? [:], request: [])
+                    #expect(answer.message.map { String(decoding: $0, as: UTF8.self) } == expected, "\(timeout ?? "none")")
+                }
+                let hung = try await transport.unary(Echo.hang, metadata: ["grpc-timeout": "300m", "announce": "yes"], request: [])
+                #expect(hung.status.code == .cancelled)
+                #expect(await firstEvent(of: events) == "hang started")
+                #expect(await firstEvent(of: events) == "hang cancelled")
+            }
         }
     }
 
@@ -361,11 +386,11 @@ import Testing
         return Int(amount * unit)
     }
 
-    /// The `grpc-timeout` values the server received with an echo call.
+    /// The `grpc-timeout` values the server's handler saw with an echo call.
     func timeoutsSent(on client: FrameClient, options: CallOptions = .defaults) async throws -> String {
         try await client.unary(
             request: ClientRequest(message: []), descriptor: Echo.timeout, serializer: Raw(), deserializer: Raw(), options: options
-        ) { response in String(decoding: try response.message, as: UTF8.self) }
+        ) { response in String(String(decoding: try response.message, as: UTF8.self).prefix { $0 != ";" }) }
     }
 
     func withEcho(

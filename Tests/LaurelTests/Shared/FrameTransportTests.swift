@@ -375,7 +375,8 @@ struct Echo: RegistrableRPCService {
     static func method(_ name: String) -> MethodDescriptor { MethodDescriptor(fullyQualifiedService: "laurel.test.Echo", method: name) }
     static let unary = method("Unary"), fail = method("Fail"), expand = method("Expand"), collect = method("Collect")
     static let bidi = method("Bidi"), hang = method("Hang"), endless = method("Endless"), gated = method("Gated")
-    /// Answers with the request's `grpc-timeout` values, comma-separated.
+    /// Answers with the request's `grpc-timeout` values, comma-separated,
+    /// and `;deadline` if the handler has one in `CallDeadline.current`.
     static let timeout = method("Timeout")
 
     let events: AsyncStream<String>.Continuation?
@@ -414,7 +415,8 @@ struct Echo: RegistrableRPCService {
         register(Self.timeout) { request, _ in
             for try await _ in request.messages {}
             let timeouts = request.metadata[stringValues: "grpc-timeout"].joined(separator: ",")
-            return StreamingServerResponse(single: ServerResponse(message: Array(timeouts.utf8)))
+            let deadline = CallDeadline.current == nil ? "" : ";deadline"
+            return StreamingServerResponse(single: ServerResponse(message: Array((timeouts + deadline).utf8)))
         }
         register(Self.fail) { request, _ in
             var body: [UInt8] = []
