@@ -18,14 +18,7 @@ import sys
 import tempfile
 import time
 
-# A log frame: its 24-byte header and a 4 KiB page.
-FRAME_BYTES = 24 + 4096
-
-
-def remove_database(path):
-    for suffix in ("", "-wal", "-shm"):
-        if os.path.exists(path + suffix):
-            os.remove(path + suffix)
+from sqlite_files import FRAME_BYTES, remove_database
 
 
 def write_log(path, pages):
