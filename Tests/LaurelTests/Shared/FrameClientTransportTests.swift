@@ -277,14 +277,16 @@ import Testing
     func theTransportsCallTimeoutEndsAHangingCall(server: TransportChoice) async throws {
         let (events, sink) = AsyncStream.makeStream(of: String.self)
         try await serve([Echo(events: sink, gate: Gate())], on: server) { port in
-            // Long enough that the request is out before it passes, on a machine busy with other tests.
-            try await withFrameClient(port: port, callTimeout: .seconds(4)) { client in
+            // Every call has it, the first (which connects) too: long enough
+            // for that on two cores busy with the whole suite, where a first
+            // call has taken 5.7 s.
+            try await withFrameClient(port: port, callTimeout: .seconds(15)) { client in
                 try await expectEchoes(1, atOnceOn: client)
                 await expectFailure(.deadlineExceeded, calling: Echo.hang, with: [], on: client)
                 #expect(await firstEvent(of: events) == "hang cancelled")
                 try await expectEchoes(1, atOnceOn: client)
             }
-            let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port, callTimeout: .seconds(4)))
+            let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port, callTimeout: .seconds(15)))
             try await withThrowingDiscardingTaskGroup { group in
                 group.addTask { try await transport.connect() }
                 defer { transport.beginGracefulShutdown() }
