@@ -305,8 +305,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     /// server stops working on an answer nobody waits for.
     func release(_ call: FrameClientStream) {
         arriving.removeValue(forKey: ObjectIdentifier(call))
-        if let id = ids.removeValue(forKey: ObjectIdentifier(call)), let stream = streams.removeValue(forKey: id) {
-            stream.expiry?.cancel()
+        if let id = ids[ObjectIdentifier(call)], forget(id) != nil {
             write(.rstStream(.cancel), on: id)
             scheduleFlush()
         }
@@ -366,9 +365,7 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
     }
 
     private func end(_ id: HTTP2StreamID, _ stream: OpenStream, status: Status, metadata: Metadata) {
-        streams.removeValue(forKey: id)
-        stream.expiry?.cancel()
-        ids.removeValue(forKey: ObjectIdentifier(stream.call))
+        forget(id)
         stream.call.inbound.yield(.status(status, metadata))
         stream.call.inbound.finish()
         stream.call.state.close(cancelled: false)
@@ -412,18 +409,23 @@ final class FrameClientConnectionHandler: ChannelInboundHandler {
         guard stream.requestDone, !stream.receivedHeaders, let request = stream.resend, stream.call.maySendAgain() else {
             return fail(id, error)
         }
-        streams.removeValue(forKey: id)
-        stream.expiry?.cancel()
-        ids.removeValue(forKey: ObjectIdentifier(stream.call))
+        forget(id)
         sendAgain(stream.call, request, error)
     }
 
     /// The call on `id` ends with `error`, its answer incomplete.
     private func fail(_ id: HTTP2StreamID, _ error: RPCError) {
-        guard let stream = streams.removeValue(forKey: id) else { return }
+        forget(id)?.call.fail(error)
+    }
+
+    /// The stream `id` is done with here: no longer open, its call no longer
+    /// mapped to it, its deadline no longer kept.
+    @discardableResult
+    private func forget(_ id: HTTP2StreamID) -> OpenStream? {
+        guard let stream = streams.removeValue(forKey: id) else { return nil }
         stream.expiry?.cancel()
         ids.removeValue(forKey: ObjectIdentifier(stream.call))
-        stream.call.fail(error)
+        return stream
     }
 
     /// The call on `id` is still unanswered at its deadline: it fails, and

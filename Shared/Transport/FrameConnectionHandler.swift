@@ -180,19 +180,19 @@ final class FrameConnectionHandler: ChannelInboundHandler {
 
         var metadata = GRPCWireFormat.metadata(from: headers)
         let state = FrameStreamState()
-        var stream = OpenStream(inbound: nil, deframer: MessageDeframer(maxLength: maxRequestLength), state: state)
         // The deadline is kept here, on the loop, and reaches handlers as
         // `CallDeadline.current`: left in the metadata, GRPCCore would keep it
         // with a task and a timer of Swift's per call (docs/performance.md).
         var deadline: ContinuousClock.Instant?
+        var expiry: Scheduled<Void>?
         if let text = headers.first(name: "grpc-timeout"), let timeout = CallDeadline.timeout(Substring(text)) {
             metadata.removeAllValues(forKey: "grpc-timeout")
             deadline = .now + timeout
-            stream.expiry = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { state.deadlinePassed() }
+            expiry = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) { state.deadlinePassed() }
         }
         let parts = PartBuffer<RPCRequestPart<[UInt8]>>()
         parts.yield(.metadata(metadata))
-        stream.inbound = parts
+        var stream = OpenStream(inbound: parts, deframer: MessageDeframer(maxLength: maxRequestLength), state: state, expiry: expiry)
         if frame.endStream { finishInbound(&stream) }
         streams[id] = stream
 

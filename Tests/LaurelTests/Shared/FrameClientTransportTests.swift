@@ -181,10 +181,7 @@ import Testing
     /// a restart of members.
     @Test func aCallWhoseConnectionClosedBeforeItOpenedGoesOutOnTheNext() async throws {
         let port = try await closedPort()
-        let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port))
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await transport.connect() }
-            defer { transport.beginGracefulShutdown() }
+        try await withTransport(port: port) { transport in
             try await withGRPCServer(
                 transport: FrameServerTransport(.init(host: "127.0.0.1", port: port)), services: [Echo(events: nil, gate: Gate())]
             ) { first in
@@ -226,11 +223,7 @@ import Testing
     func unaryCallsStraightOnTheTransport(server: TransportChoice) async throws {
         let (events, sink) = AsyncStream.makeStream(of: String.self)
         try await serve([Echo(events: sink, gate: Gate())], on: server) { port in
-            let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port))
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await transport.connect() }
-                defer { transport.beginGracefulShutdown() }
-
+            try await withTransport(port: port) { transport in
                 let echoed = try await transport.unary(Echo.unary, metadata: ["echo-a": "b", "other": "c"], request: [1, 2, 3])
                 #expect(echoed.status.code == .ok)
                 #expect(echoed.message == [1, 2, 3])
@@ -286,10 +279,7 @@ import Testing
                 #expect(await firstEvent(of: events) == "hang cancelled")
                 try await expectEchoes(1, atOnceOn: client)
             }
-            let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port, callTimeout: .seconds(15)))
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await transport.connect() }
-                defer { transport.beginGracefulShutdown() }
+            try await withTransport(port: port, callTimeout: .seconds(15)) { transport in
                 let echoed = try await transport.unary(Echo.unary, metadata: [:], request: [5])
                 #expect(echoed.message == [5])
                 await #expect { try await transport.unary(Echo.hang, metadata: [:], request: []) } throws: {
@@ -326,10 +316,7 @@ import Testing
         let (events, sink) = AsyncStream.makeStream(of: String.self)
         try await serve([Echo(events: sink, gate: Gate())], on: .frames) { port in
             // No deadline of the client's own: what ends the call is the server's.
-            let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port))
-            try await withThrowingDiscardingTaskGroup { group in
-                group.addTask { try await transport.connect() }
-                defer { transport.beginGracefulShutdown() }
+            try await withTransport(port: port) { transport in
                 for (timeout, expected) in [("5S", ";deadline"), ("99999999H", ";deadline"), (nil, "")] {
                     let answer = try await transport.unary(Echo.timeout, metadata: timeout.map { ["grpc-timeout": .string($0)] } ?? [:], request: [])
                     #expect(answer.message.map { String(decoding: $0, as: UTF8.self) } == expected, "\(timeout ?? "none")")
@@ -351,10 +338,7 @@ import Testing
         try await withFrameClient(port: port, callTimeout: .milliseconds(300)) { client in
             _ = await expectFailure(.deadlineExceeded, calling: Echo.unary, with: [], on: client)
         }
-        let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port, callTimeout: .milliseconds(300)))
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { try await transport.connect() }
-            defer { transport.beginGracefulShutdown() }
+        try await withTransport(port: port, callTimeout: .milliseconds(300)) { transport in
             await #expect { try await transport.unary(Echo.unary, metadata: [:], request: []) } throws: {
                 ($0 as? RPCError)?.code == .deadlineExceeded
             }
@@ -374,6 +358,18 @@ import Testing
     }
 
     // MARK: helpers
+
+    /// A `FrameClientTransport` connecting to `port` for `body`, shut down after it.
+    func withTransport(
+        port: Int, callTimeout: Duration? = nil, _ body: (FrameClientTransport) async throws -> Void
+    ) async throws {
+        let transport = FrameClientTransport(.init(host: "127.0.0.1", port: port, callTimeout: callTimeout))
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { try await transport.connect() }
+            defer { transport.beginGracefulShutdown() }
+            try await body(transport)
+        }
+    }
 
     func withFrameClient<Result: Sendable>(
         port: Int, callTimeout: Duration? = nil, _ body: (FrameClient) async throws -> Result
