@@ -58,12 +58,19 @@ extension ServerOptions {
 /// A client of a peer Laurel service, over plaintext HTTP/2, sending
 /// `apiKey` (when given) with every call.
 public func makePeerClient(_ address: PeerAddress, apiKey: String? = nil) throws -> GRPCClient<HTTP2ClientTransport.Posix> {
+    makePeerClient(try makeNIOPeerTransport(address), apiKey: apiKey)
+}
+
+/// A client of a peer over `transport`, sending `apiKey` (when given) with every call.
+public func makePeerClient<Transport: ClientTransport>(_ transport: Transport, apiKey: String?) -> GRPCClient<Transport> {
+    GRPCClient(transport: transport, interceptors: apiKey.map { [BearerKeyInterceptor(apiKey: $0)] } ?? [])
+}
+
+/// grpc-swift-nio-transport's client of a peer.
+public func makeNIOPeerTransport(_ address: PeerAddress) throws -> HTTP2ClientTransport.Posix {
     var config = HTTP2ClientTransport.Posix.Config.defaults
     config.backoff = peerReconnectBackoff
-    return GRPCClient(
-        transport: try .http2NIOPosix(
-            target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext, config: config),
-        interceptors: apiKey.map { [BearerKeyInterceptor(apiKey: $0)] } ?? [])
+    return try .http2NIOPosix(target: .dns(host: address.host, port: address.port), transportSecurity: .plaintext, config: config)
 }
 
 /// gRPC's default waits a second after the first refused connection before
@@ -76,7 +83,5 @@ let peerReconnectBackoff = HTTP2ClientTransport.Config.Backoff(
 /// The same client on Laurel's own transport (`FrameClientTransport`); with
 /// `callTimeout`, the transport ends every call unanswered by then.
 public func makeFramePeerClient(_ address: PeerAddress, apiKey: String? = nil, callTimeout: Duration? = nil) -> GRPCClient<FrameClientTransport> {
-    GRPCClient(
-        transport: FrameClientTransport(.init(host: address.host, port: address.port, callTimeout: callTimeout)),
-        interceptors: apiKey.map { [BearerKeyInterceptor(apiKey: $0)] } ?? [])
+    makePeerClient(FrameClientTransport(.init(host: address.host, port: address.port, callTimeout: callTimeout)), apiKey: apiKey)
 }

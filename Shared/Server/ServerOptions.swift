@@ -34,6 +34,11 @@ public struct ServerOptions: ParsableArguments, Sendable {
     @Option(help: "HTTP/2 transport of the gRPC server: frames (Laurel's own, every stream on its connection's channel, the default; see docs/performance.md) or nio (grpc-swift-nio-transport's) (env LAUREL_TRANSPORT).")
     public var transport: TransportChoice = TransportChoice.environment("LAUREL_TRANSPORT")
 
+    @Option(name: .customLong("shutdown-grace-seconds"), help: "After SIGTERM or SIGINT, how long calls in flight may take to finish before they are cancelled (env LAUREL_SHUTDOWN_GRACE_SECONDS).")
+    public var shutdownGraceSeconds: Int = Environment.int("LAUREL_SHUTDOWN_GRACE_SECONDS") ?? 20
+
+    public var shutdownGrace: Duration { .seconds(shutdownGraceSeconds) }
+
     public init() {}
 
     public func validate() throws {
@@ -45,6 +50,7 @@ public struct ServerOptions: ParsableArguments, Sendable {
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port must be 0...65535") }
         try TransportChoice.validateEnvironment("LAUREL_TRANSPORT")
         guard (1...10_000).contains(groupCommitBatch) else { throw ValidationError("--group-commit-batch must be 1...10000") }
+        guard (1...3600).contains(shutdownGraceSeconds) else { throw ValidationError("--shutdown-grace-seconds must be 1...3600") }
     }
 
     /// Sends logs to standard error, leaving standard output for the

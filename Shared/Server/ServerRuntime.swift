@@ -5,7 +5,10 @@ import ServiceLifecycle
 
 /// Runs a service's gRPC server and its background work until SIGTERM or
 /// SIGINT, then shuts down gracefully: health turns NOT_SERVING and watches
-/// end, in-flight calls finish, then background work stops.
+/// end, in-flight calls finish, then background work stops. What is still
+/// running `shutdownGrace` after the signal is cancelled, so that a call
+/// waiting on something that will not come (a peer that is gone) cannot
+/// keep the process from stopping.
 public enum ServerRuntime {
     public static func run(
         name: String,
@@ -13,19 +16,19 @@ public enum ServerRuntime {
         health: HealthService,
         background: [any Service] = [],
         onShutdown: @escaping @Sendable () -> Void = {},
+        shutdownGrace: Duration,
         logger: Logger
     ) async throws {
-        let group = ServiceGroup(
-            configuration: .init(
-                services: background.map { .init(service: $0) } + [
-                    .init(service: ServerService(server: server)),
-                    .init(service: Announcer(name: name, server: server, health: health, onShutdown: onShutdown, logger: logger)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger
-            )
+        var configuration = ServiceGroupConfiguration(
+            services: background.map { .init(service: $0) } + [
+                .init(service: ServerService(server: server)),
+                .init(service: Announcer(name: name, server: server, health: health, onShutdown: onShutdown, logger: logger)),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger
         )
-        try await group.run()
+        configuration.maximumGracefulShutdownDuration = shutdownGrace
+        try await ServiceGroup(configuration: configuration).run()
         logger.info("\(name) stopped")
     }
 

@@ -12,7 +12,8 @@ import Synchronization
 /// call's CPU on. One connection at a time: it is made by `connect()`, and
 /// made again, after a pause that grows while connecting fails, when the
 /// server closes it or sends GOAWAY. A call made while there is no connection
-/// waits for one (or, with `waitForReady` off, fails UNAVAILABLE at once); a
+/// waits for one (or, with `waitForReady` off or once
+/// `stopWaitingForConnections` is called, fails UNAVAILABLE at once); a
 /// call whose task is cancelled, or whose deadline passes, resets its stream.
 /// A call whose connection began to drain before the call sent anything goes
 /// out on the next connection instead, and so, once, does a call the server
@@ -70,6 +71,8 @@ public final class FrameClientTransport: ClientTransport {
     private let live = Mutex<Ready?>(nil)
     private let waiterIDs = Atomic<Int>(0)
     private let connectStarted = Atomic<Bool>(false)
+    /// Off once `stopWaitingForConnections` is called.
+    private let waitsForConnections = Atomic<Bool>(true)
 
     public init(_ config: Config, group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
         self.config = config
@@ -137,6 +140,27 @@ public final class FrameClientTransport: ClientTransport {
         for waiter in waiters { waiter.resume(throwing: RPCError(code: .unavailable, message: "the client is shutting down")) }
         // The connection up now: `live` is set before any call can take a connection.
         if let handler = live.withLock({ $0 })?.handler { handler.eventLoop.execute { handler.value.shutDownGracefully() } }
+    }
+
+    /// From now on a call that finds no connection fails UNAVAILABLE at once
+    /// instead of waiting for one, and so do the calls waiting now; calls on
+    /// a connection that is up go on as before. For a process that is
+    /// stopping: its peers may be stopping too, and a call waiting for a
+    /// peer that is gone would hold the process's shutdown up until the
+    /// call's deadline, while a call that never went out is safe to fail.
+    public func stopWaitingForConnections() {
+        waitsForConnections.store(false, ordering: .sequentiallyConsistent)
+        // A waiter added after this sees the flag, under the same lock.
+        let waiters = phase.withLock { phase -> [Waiter] in
+            guard case .connecting(let waiters) = phase else { return [] }
+            phase = .connecting(waiters: [:])
+            return Array(waiters.values)
+        }
+        for waiter in waiters { waiter.resume(throwing: notConnectedAndStopping) }
+    }
+
+    private var notConnectedAndStopping: RPCError {
+        RPCError(code: .unavailable, message: "not connected to \(config.host):\(config.port), and this process is stopping")
     }
 
     public func withStream<T: Sendable>(
@@ -253,6 +277,7 @@ public final class FrameClientTransport: ClientTransport {
             case .shutDown: throw RPCError(code: .unavailable, message: "the client is shut down")
             case .idle, .connecting:
                 guard waitForReady else { throw RPCError(code: .unavailable, message: "not connected to \(config.host):\(config.port)") }
+                guard waitsForConnections.load(ordering: .sequentiallyConsistent) else { throw notConnectedAndStopping }
                 return nil
             }
         }) {
@@ -263,9 +288,11 @@ public final class FrameClientTransport: ClientTransport {
             try await withCheckedThrowingContinuation { (continuation: Waiter) in
                 let now = phase.withLock { phase -> Result<Ready, any Error>? in
                     if Task.isCancelled { return .failure(CancellationError()) }
+                    let waits = waitsForConnections.load(ordering: .sequentiallyConsistent)
                     switch phase {
                     case .ready(let ready): return .success(ready)
                     case .shutDown: return .failure(RPCError(code: .unavailable, message: "the client is shut down"))
+                    case .idle where !waits, .connecting where !waits: return .failure(notConnectedAndStopping)
                     case .idle:
                         phase = .connecting(waiters: [id: continuation])
                         return nil

@@ -45,6 +45,6 @@ struct CatalogCommand: AsyncParsableCommand {
             name: "laurel-catalog", server: grpcServer, health: health,
             background: [ClientService(client: keyChecks), sweeper, try Checkpointer(database.writer).periodically(logger: logger)]
                 + server.metricsServices(name: "laurel-catalog", metrics: metrics, logger: logger),
-            logger: logger)
+            shutdownGrace: server.shutdownGrace, logger: logger)
     }
 }

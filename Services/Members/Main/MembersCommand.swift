@@ -70,6 +70,6 @@ struct MembersCommand: AsyncParsableCommand {
             name: "laurel-members", server: grpcServer, health: health,
             background: [sweeper, try Checkpointer(database.writer).periodically(logger: logger)]
                 + server.metricsServices(name: "laurel-members", metrics: metrics, logger: logger),
-            onShutdown: { accounts.feed.shutDown() }, logger: logger)
+            onShutdown: { accounts.feed.shutDown() }, shutdownGrace: server.shutdownGrace, logger: logger)
     }
 }

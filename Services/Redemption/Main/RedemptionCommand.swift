@@ -71,20 +71,36 @@ struct RedemptionCommand: AsyncParsableCommand {
         // loop; GRPCCore's deadline (call options) costs tasks and a timer
         // per call (docs/performance.md).
         switch peerTransport {
-        case .frames: try await run(callOptionsTimeout: nil) { makeFramePeerClient($0, apiKey: serviceKey, callTimeout: timeout) }
-        case .nio: try await run(callOptionsTimeout: timeout) { try makePeerClient($0, apiKey: serviceKey) }
+        case .frames:
+            let members = FrameClientTransport(.init(host: auth.membersAddress.host, port: auth.membersAddress.port, callTimeout: timeout))
+            let catalog = FrameClientTransport(.init(host: catalogAddress.host, port: catalogAddress.port, callTimeout: timeout))
+            // Once stopping, a saga's call to a peer that is gone fails at
+            // once instead of holding the shutdown up for its deadline; the
+            // saga is resumed at the next start.
+            try await run(members: members, catalog: catalog, serviceKey: serviceKey, callOptionsTimeout: nil) {
+                members.stopWaitingForConnections()
+                catalog.stopWaitingForConnections()
+            }
+        case .nio:
+            // grpc-swift-nio-transport fails a call at once while it cannot
+            // connect (gRPC's default, fail fast), so none waits for a peer
+            // that is gone.
+            try await run(
+                members: try makeNIOPeerTransport(auth.membersAddress), catalog: try makeNIOPeerTransport(catalogAddress),
+                serviceKey: serviceKey, callOptionsTimeout: timeout, onShutdown: {})
         }
     }
 
     /// `callOptionsTimeout`: the deadline of each peer call when the peer
     /// clients' transport does not give them one.
     func run<Transport: ClientTransport>(
-        callOptionsTimeout timeout: Duration?, peerClient: (PeerAddress) throws -> GRPCClient<Transport>
+        members: Transport, catalog: Transport, serviceKey: String, callOptionsTimeout timeout: Duration?,
+        onShutdown: @escaping @Sendable () -> Void
     ) async throws {
         let logger = server.bootstrapLogging(label: "laurel-redemption")
         let metrics = LaurelMetrics()
-        let membersClient = try peerClient(auth.membersAddress)
-        let catalogClient = try peerClient(catalogAddress)
+        let membersClient = makePeerClient(members, apiKey: serviceKey)
+        let catalogClient = makePeerClient(catalog, apiKey: serviceKey)
         let keyChecks = try makePeerClient(auth.membersAddress)
         let database = try RedemptionDatabase.open(in: server.dataDirectory)
         let redemptions = Redemptions(
@@ -119,6 +135,6 @@ struct RedemptionCommand: AsyncParsableCommand {
                 ClientService(client: membersClient), ClientService(client: catalogClient), ClientService(client: keyChecks), recovery,
                 try Checkpointer(database.writer).periodically(logger: logger),
             ] + server.metricsServices(name: "laurel-redemption", metrics: metrics, logger: logger),
-            logger: logger)
+            onShutdown: onShutdown, shutdownGrace: server.shutdownGrace, logger: logger)
     }
 }

@@ -345,6 +345,42 @@ import Testing
         }
     }
 
+    /// A process that is stopping tells its peers' transports to stop
+    /// waiting for connections: a call waiting for a server that is gone
+    /// fails UNAVAILABLE then, not when its deadline passes (90 s here,
+    /// past the test's time limit), and so does every later call that
+    /// finds no connection; calls on a connection that is up are served as
+    /// before.
+    @Test(.timeLimit(.minutes(1)))
+    func aTransportThatStopsWaitingFailsOnlyTheCallsWithoutAConnection() async throws {
+        let stopping: @Sendable (any Error) -> Bool = { error in
+            guard let error = error as? RPCError else { return false }
+            return error.code == .unavailable && error.message.contains("this process is stopping")
+        }
+        let port = try await closedPort()
+        try await withTransport(port: port, callTimeout: .seconds(90)) { transport in
+            let waiting = Task { try await transport.unary(Echo.unary, metadata: [:], request: []) }
+            try await Task.sleep(for: .milliseconds(200))
+            transport.stopWaitingForConnections()
+            for call in [waiting, Task { try await transport.unary(Echo.unary, metadata: [:], request: []) }] {
+                do {
+                    _ = try await call.value
+                    Issue.record("a call with no connection was served")
+                } catch {
+                    #expect(stopping(error), "\(error)")
+                }
+            }
+        }
+        try await serve([Echo(events: nil, gate: Gate())], on: .frames) { port in
+            try await withTransport(port: port) { transport in
+                let before = try await transport.unary(Echo.unary, metadata: [:], request: [1])
+                transport.stopWaitingForConnections()
+                let after = try await transport.unary(Echo.unary, metadata: [:], request: [2])
+                #expect(before.message == [1] && after.message == [2])
+            }
+        }
+    }
+
     /// `grpc-timeout` as `GRPCWireFormat` writes it: eight digits at most,
     /// the finest unit that fits, rounded up.
     @Test func grpcTimeoutValues() {

@@ -16,12 +16,13 @@ final class LaurelCluster: @unchecked Sendable {
     private(set) var catalog: ServiceProcess
     private(set) var redemption: ServiceProcess
     private let extraArguments: [String]
+    private let redemptionArguments: [String]
 
     static let holdSeconds = 120
 
     private init(
         data: URL, operatorKey: String, members: ServiceProcess, catalog: ServiceProcess, redemption: ServiceProcess,
-        extraArguments: [String]
+        extraArguments: [String], redemptionArguments: [String]
     ) {
         self.data = data
         self.operatorKey = operatorKey
@@ -29,11 +30,15 @@ final class LaurelCluster: @unchecked Sendable {
         self.catalog = catalog
         self.redemption = redemption
         self.extraArguments = extraArguments
+        self.redemptionArguments = redemptionArguments
     }
 
     /// `faults` maps a service name to its `LAUREL_FAULT`; `arguments` go to
-    /// all three services; `authCacheSeconds` to catalog and redemption.
-    static func start(faults: [String: String] = [:], arguments: [String] = [], authCacheSeconds: Int = 10) async throws -> LaurelCluster {
+    /// all three services; `authCacheSeconds` to catalog and redemption;
+    /// `redemptionArguments` to redemption, after (and so over) the cluster's own.
+    static func start(
+        faults: [String: String] = [:], arguments: [String] = [], authCacheSeconds: Int = 10, redemptionArguments: [String] = []
+    ) async throws -> LaurelCluster {
         let data = try temporaryDirectory()
         let members = try await startService("laurel-members", data: data, port: 0, fault: faults["laurel-members"], arguments: arguments)
         guard let operatorKey = members.bootstrapOperatorKey else {
@@ -53,9 +58,10 @@ final class LaurelCluster: @unchecked Sendable {
             arguments: arguments + ["--members-address", "127.0.0.1:\(members.port)", "--auth-cache-seconds", "\(authCacheSeconds)"])
         let redemption = try await startRedemption(
             data: data, port: 0, members: members.port, catalog: catalog.port, fault: faults["laurel-redemption"],
-            arguments: arguments + ["--auth-cache-seconds", "\(authCacheSeconds)"])
+            arguments: arguments + ["--auth-cache-seconds", "\(authCacheSeconds)"] + redemptionArguments)
         return LaurelCluster(
-            data: data, operatorKey: operatorKey, members: members, catalog: catalog, redemption: redemption, extraArguments: arguments)
+            data: data, operatorKey: operatorKey, members: members, catalog: catalog, redemption: redemption, extraArguments: arguments,
+            redemptionArguments: ["--auth-cache-seconds", "\(authCacheSeconds)"] + redemptionArguments)
     }
 
     /// Starts `name` again on its port and data, without a fault.
@@ -72,7 +78,8 @@ final class LaurelCluster: @unchecked Sendable {
         default:
             await redemption.stop()
             redemption = try await Self.startRedemption(
-                data: data, port: redemption.port, members: members.port, catalog: catalog.port, fault: nil, arguments: extraArguments)
+                data: data, port: redemption.port, members: members.port, catalog: catalog.port, fault: nil,
+                arguments: extraArguments + redemptionArguments)
         }
     }
 
