@@ -45,6 +45,8 @@ struct BenchCommand: AsyncParsableCommand {
         name: .customLong("cpu-pids"), parsing: .upToNextOption,
         help: "Processes on this machine whose CPU to report over the measured seconds only (warm-up and preload left out), as cores busy.")
     var cpuPids: [Int32] = []
+    @Option(help: "Also write FILE: per 100 ms of the measured seconds, by when calls began (were due, in an open loop), the calls answered, their p50, p99 and slowest latency and the failures, as CSV; to see whether a tail is a few stalls or spread out.")
+    var timeline: String?
 
     func validate() throws {
         guard concurrency > 0, connections > 0, duration > 0, warmup >= 0 else {
@@ -129,6 +131,7 @@ struct BenchCommand: AsyncParsableCommand {
         let end = measureFrom.advanced(by: .seconds(duration))
         // Open loop: call k is due at start + k/rate, whichever worker is free takes it.
         let schedule = rate.map { OpenLoopSchedule(start: start, rate: $0) }
+        let keepsTimeline = timeline != nil
         // The bench's own CPU last: on shared cores, what the client takes
         // the servers do not get.
         let pids = cpuPids + [getpid()]
@@ -155,11 +158,11 @@ struct BenchCommand: AsyncParsableCommand {
                         let finished = clock.now
                         iteration += 1
                         guard began >= measureFrom else { continue }
+                        if keepsTimeline { samples.began(micros(began - measureFrom), failed: failure != nil) }
                         if let failure {
                             samples.count(failure)
                         } else {
-                            let (seconds, attoseconds) = (finished - began).components
-                            samples.latenciesMicros.append(UInt32(clamping: seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+                            samples.latenciesMicros.append(micros(finished - began))
                         }
                     }
                     return samples
@@ -168,6 +171,11 @@ struct BenchCommand: AsyncParsableCommand {
             return try await group.reduce(into: Samples()) { $0.merge($1) }
         }
         let cores = try await cpu.value
+        if let timeline {
+            // The wall clock of the measured seconds' start, to line the windows up with other tools' records.
+            let startMillis = Int64(Date().timeIntervalSince1970 * 1000) - Int64(micros(clock.now - measureFrom) / 1000)
+            try samples.timelineCSV(window: 100_000, startMillis: startMillis).write(toFile: timeline, atomically: true, encoding: .utf8)
+        }
         return BenchResult(
             scenario: scenario.rawValue, seconds: Double(duration), concurrency: concurrency, connections: connections,
             rate: rate, samples: samples, cpu: Array(cores.dropLast()), benchCPU: cores.last ?? nil)
@@ -217,8 +225,17 @@ final class OpenLoopSchedule: Sendable {
     }
 }
 
+func micros(_ duration: Duration) -> UInt32 {
+    let (seconds, attoseconds) = duration.components
+    return UInt32(clamping: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
+}
+
 struct Samples: Sendable {
     var latenciesMicros: [UInt32] = []
+    /// With `--timeline`: when each answered call began, in the order of
+    /// `latenciesMicros`, and when each failed one did.
+    var beganMicros: [UInt32] = []
+    var failedBeganMicros: [UInt32] = []
     /// Failed calls by gRPC status code, with the first message seen for each:
     /// a count alone does not say whether a run hit a limit, a timeout or a bug.
     var failures: [String: (count: Int, message: String)] = [:]
@@ -230,8 +247,34 @@ struct Samples: Sendable {
         failures[code, default: (0, message)].count += 1
     }
 
+    mutating func began(_ offset: UInt32, failed: Bool) {
+        if failed { failedBeganMicros.append(offset) } else { beganMicros.append(offset) }
+    }
+
+    /// One line per `window` microseconds that calls began in; `startMillis`,
+    /// the wall clock (Unix ms) of offset 0.
+    func timelineCSV(window: UInt32, startMillis: Int64) -> String {
+        var answered: [UInt32: [UInt32]] = [:]
+        for (began, latency) in zip(beganMicros, latenciesMicros) { answered[began / window, default: []].append(latency) }
+        var failed: [UInt32: Int] = [:]
+        for began in failedBeganMicros { failed[began / window, default: 0] += 1 }
+        let last = max(answered.keys.max() ?? 0, failed.keys.max() ?? 0)
+        var lines = ["window_start_ms,unix_ms,calls,p50_ms,p99_ms,max_ms,failed"]
+        for index in 0...last {
+            let sorted = (answered[index] ?? []).sorted()
+            func ms(_ p: Double) -> String {
+                sorted.isEmpty ? "" : String(format: "%.2f", Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000)
+            }
+            let offset = index * window / 1000
+            lines.append("\(offset),\(startMillis + Int64(offset)),\(sorted.count),\(ms(0.5)),\(ms(0.99)),\(ms(1)),\(failed[index] ?? 0)")
+        }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     mutating func merge(_ other: Samples) {
         latenciesMicros += other.latenciesMicros
+        beganMicros += other.beganMicros
+        failedBeganMicros += other.failedBeganMicros
         failures.merge(other.failures) { ($0.count + $1.count, $0.message) }
     }
 }

@@ -62,13 +62,13 @@ import Testing
         #expect(redeemed.status == .completed)
         #expect(redeemed.pointsSpent == 200)
         #expect(!redeemed.voucherCode.isEmpty)
-        try await expectBalances(laurel, memberId: memberId, rewardId: rewardId, points: 50, stock: (1, 2))
+        try await laurel.expectBalances(memberId: memberId, rewardId: rewardId, points: 50, stock: (1, 2))
 
         let cancelled = try await withClient(port: redemption.port, apiKey: key) { r in
             try await RedemptionClient(wrapping: r).cancelRedemption(.with { $0.redemptionID = redeemed.redemptionID; $0.reason = "returned" }).redemption
         }
         #expect(cancelled.status == .cancelled)
-        try await expectBalances(laurel, memberId: memberId, rewardId: rewardId, points: 250, stock: (3, 0))
+        try await laurel.expectBalances(memberId: memberId, rewardId: rewardId, points: 250, stock: (3, 0))
         let kinds = try await withClient(port: members.port, apiKey: key) { m in
             try await MembersClient(wrapping: m).listLedger(.with { $0.memberID = memberId }).entries.map(\.kind)
         }
@@ -108,24 +108,5 @@ import Testing
         #expect(statuses == [.serving, .notServing])
         let status = await catalog.stop()
         #expect(status == 0, "log:\n\(catalog.log)")
-    }
-
-    func expectBalances(
-        _ laurel: LaurelCluster, memberId: String, rewardId: String,
-        points: Int64, stock: (available: Int64, committed: Int64), sourceLocation: SourceLocation = #_sourceLocation
-    ) async throws {
-        try await withClient(port: laurel.members.port, apiKey: laurel.operatorKey) { m in
-            let memberService = MembersClient(wrapping: m)
-            let balance = try await memberService.getBalance(.with { $0.memberID = memberId }).balance
-            #expect(balance.available == points, sourceLocation: sourceLocation)
-            #expect(balance.held == 0, sourceLocation: sourceLocation)
-            try await expectLedgerBalances(members: memberService, memberId: memberId, sourceLocation: sourceLocation)
-        }
-        try await withClient(port: laurel.catalog.port, apiKey: laurel.operatorKey) { c in
-            let reward = try await CatalogClient(wrapping: c).getReward(.with { $0.rewardID = rewardId }).reward
-            #expect(reward.stockAvailable == stock.available, sourceLocation: sourceLocation)
-            #expect(reward.stockCommitted == stock.committed, sourceLocation: sourceLocation)
-            #expect(reward.stockReserved == 0, sourceLocation: sourceLocation)
-        }
     }
 }

@@ -85,19 +85,7 @@ import Testing
         }
         #expect(settled.status == .failed || settled.status == .completed, "\(settled)")
         let both = settled.status == .completed
-        try await withClient(port: laurel.members.port, apiKey: laurel.operatorKey) { m in
-            let members = MembersClient(wrapping: m)
-            let balance = try await members.getBalance(.with { $0.memberID = memberId }).balance
-            #expect(balance.available == (both ? 100 : 200))
-            #expect(balance.held == 0)
-            try await expectLedgerBalances(members: members, memberId: memberId)
-        }
-        try await withClient(port: laurel.catalog.port, apiKey: laurel.operatorKey) { c in
-            let reward = try await CatalogClient(wrapping: c).getReward(.with { $0.rewardID = rewardId }).reward
-            #expect(reward.stockCommitted == (both ? 2 : 1))
-            #expect(reward.stockReserved == 0)
-            #expect(reward.stockAvailable == (both ? 3 : 4))
-        }
+        try await laurel.expectBalances(memberId: memberId, rewardId: rewardId, points: both ? 100 : 200, stock: both ? (3, 2) : (4, 1))
 
         stopped = true
         await laurel.stop()

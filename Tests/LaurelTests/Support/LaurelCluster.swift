@@ -148,6 +148,28 @@ final class LaurelCluster: @unchecked Sendable {
         }
     }
 
+    /// A member's points and a reward's stock as all three services should
+    /// agree on them once every redemption has settled: nothing held or
+    /// reserved, and the member's ledger summing to the balance.
+    func expectBalances(
+        memberId: String, rewardId: String, points: Int64, stock: (available: Int64, committed: Int64),
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) async throws {
+        try await withClient(port: members.port, apiKey: operatorKey) { m in
+            let memberService = MembersClient(wrapping: m)
+            let balance = try await memberService.getBalance(.with { $0.memberID = memberId }).balance
+            #expect(balance.available == points, sourceLocation: sourceLocation)
+            #expect(balance.held == 0, sourceLocation: sourceLocation)
+            try await expectLedgerBalances(members: memberService, memberId: memberId, sourceLocation: sourceLocation)
+        }
+        try await withClient(port: catalog.port, apiKey: operatorKey) { c in
+            let reward = try await CatalogClient(wrapping: c).getReward(.with { $0.rewardID = rewardId }).reward
+            #expect(reward.stockAvailable == stock.available, sourceLocation: sourceLocation)
+            #expect(reward.stockCommitted == stock.committed, sourceLocation: sourceLocation)
+            #expect(reward.stockReserved == 0, sourceLocation: sourceLocation)
+        }
+    }
+
     /// Stops all three, expecting each to exit cleanly, and removes the data.
     func stop(sourceLocation: SourceLocation = #_sourceLocation) async {
         for service in [redemption, catalog, members] {
