@@ -69,7 +69,9 @@ import Testing
         }
 
         // Members back, then redemption: its start-up recovery settles the
-        // saga, and asking again with the same key gives its outcome.
+        // saga (compensated: FAILED), and asking again with the same key
+        // ends it either way: that outcome, or a fresh attempt that
+        // completes. The three services must agree on whichever it is.
         try await laurel.restart("laurel-members")
         try await laurel.restart("laurel-redemption")
         let settled = try await laurel.withClients { laurel in
