@@ -225,6 +225,12 @@ final class OpenLoopSchedule: Sendable {
     }
 }
 
+/// The latency at fraction `p` of `sorted` (microseconds), in milliseconds; nil if there is none.
+func percentileMillis(_ sorted: [UInt32], _ p: Double) -> Double? {
+    guard !sorted.isEmpty else { return nil }
+    return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
+}
+
 func micros(_ duration: Duration) -> UInt32 {
     let (seconds, attoseconds) = duration.components
     return UInt32(clamping: seconds * 1_000_000 + attoseconds / 1_000_000_000_000)
@@ -262,11 +268,9 @@ struct Samples: Sendable {
         var lines = ["window_start_ms,unix_ms,calls,p50_ms,p99_ms,max_ms,failed"]
         for index in 0...last {
             let sorted = (answered[index] ?? []).sorted()
-            func ms(_ p: Double) -> String {
-                sorted.isEmpty ? "" : String(format: "%.2f", Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000)
-            }
-            let offset = index * window / 1000
-            lines.append("\(offset),\(startMillis + Int64(offset)),\(sorted.count),\(ms(0.5)),\(ms(0.99)),\(ms(1)),\(failed[index] ?? 0)")
+            func ms(_ p: Double) -> String { percentileMillis(sorted, p).map { String(format: "%.2f", $0) } ?? "" }
+            let offset = Int64(index) * Int64(window) / 1000
+            lines.append("\(offset),\(startMillis + offset),\(sorted.count),\(ms(0.5)),\(ms(0.99)),\(ms(1)),\(failed[index] ?? 0)")
         }
         return lines.joined(separator: "\n") + "\n"
     }
@@ -293,10 +297,7 @@ struct BenchResult {
 
     var json: String {
         let sorted = samples.latenciesMicros.sorted()
-        func percentile(_ p: Double) -> Double {
-            guard !sorted.isEmpty else { return 0 }
-            return Double(sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))]) / 1000
-        }
+        func percentile(_ p: Double) -> Double { percentileMillis(sorted, p) ?? 0 }
         let fields: [String: String] = [
             "scenario": "\"\(scenario)\"",
             "ok": "\(sorted.count)",
