@@ -83,5 +83,10 @@ let peerReconnectBackoff = HTTP2ClientTransport.Config.Backoff(
 /// The same client on Laurel's own transport (`FrameClientTransport`); with
 /// `callTimeout`, the transport ends every call unanswered by then.
 public func makeFramePeerClient(_ address: PeerAddress, apiKey: String? = nil, callTimeout: Duration? = nil) -> GRPCClient<FrameClientTransport> {
-    makePeerClient(FrameClientTransport(.init(host: address.host, port: address.port, callTimeout: callTimeout)), apiKey: apiKey)
+    makePeerClient(makeFramePeerTransport(address, callTimeout: callTimeout), apiKey: apiKey)
+}
+
+/// Laurel's own client transport to a peer.
+public func makeFramePeerTransport(_ address: PeerAddress, callTimeout: Duration? = nil) -> FrameClientTransport {
+    FrameClientTransport(.init(host: address.host, port: address.port, callTimeout: callTimeout))
 }

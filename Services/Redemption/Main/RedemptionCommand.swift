@@ -72,8 +72,8 @@ struct RedemptionCommand: AsyncParsableCommand {
         // per call (docs/performance.md).
         switch peerTransport {
         case .frames:
-            let members = FrameClientTransport(.init(host: auth.membersAddress.host, port: auth.membersAddress.port, callTimeout: timeout))
-            let catalog = FrameClientTransport(.init(host: catalogAddress.host, port: catalogAddress.port, callTimeout: timeout))
+            let members = makeFramePeerTransport(auth.membersAddress, callTimeout: timeout)
+            let catalog = makeFramePeerTransport(catalogAddress, callTimeout: timeout)
             // Once stopping, a saga's call to a peer that is gone fails at
             // once instead of holding the shutdown up for its deadline; the
             // saga is resumed at the next start.

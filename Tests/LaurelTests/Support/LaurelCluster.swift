@@ -56,12 +56,13 @@ final class LaurelCluster: @unchecked Sendable {
         let catalog = try await startService(
             "laurel-catalog", data: data, port: 0, fault: faults["laurel-catalog"],
             arguments: arguments + ["--members-address", "127.0.0.1:\(members.port)", "--auth-cache-seconds", "\(authCacheSeconds)"])
+        let redemptionArguments = ["--auth-cache-seconds", "\(authCacheSeconds)"] + redemptionArguments
         let redemption = try await startRedemption(
             data: data, port: 0, members: members.port, catalog: catalog.port, fault: faults["laurel-redemption"],
-            arguments: arguments + ["--auth-cache-seconds", "\(authCacheSeconds)"] + redemptionArguments)
+            arguments: arguments + redemptionArguments)
         return LaurelCluster(
             data: data, operatorKey: operatorKey, members: members, catalog: catalog, redemption: redemption, extraArguments: arguments,
-            redemptionArguments: ["--auth-cache-seconds", "\(authCacheSeconds)"] + redemptionArguments)
+            redemptionArguments: redemptionArguments)
     }
 
     /// Starts `name` again on its port and data, without a fault.
