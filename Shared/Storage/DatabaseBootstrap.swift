@@ -37,6 +37,11 @@ public enum DatabaseBootstrap {
     /// connections use SQLite's own VFS, with the same files and guarantees.
     public static let logFramesGathered: Bool = laurel_vfs_register() == SQLITE_OK
 
+    /// Whether SQLite keeps no memory statistics in this process: set with
+    /// the VFS, before the first connection opens, so that an allocation
+    /// inside SQLite takes no process-wide lock (docs/performance.md).
+    public static var memoryStatisticsOff: Bool { laurel_sqlite_memory_statistics_off() == SQLITE_OK }
+
     /// A private in-memory database, for domain tests.
     public static func inMemory() throws -> DatabaseQueue {
         try DatabaseQueue(configuration: configuration())

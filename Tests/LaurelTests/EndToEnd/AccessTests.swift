@@ -212,7 +212,9 @@ import Testing
             }
 
             // Stored as hashes only; never in a log.
-            let database = try DatabaseQueue(path: laurel.data.appendingPathComponent("laurel-members/members.sqlite").path)
+            let database = try DatabaseQueue(
+                path: laurel.data.appendingPathComponent("laurel-members/members.sqlite").path,
+                configuration: DatabaseBootstrap.configuration())
             let stored = try database.read { db in try Row.fetchAll(db, sql: "SELECT * FROM api_key") }
             #expect(stored.count == 4)
             let secrets = [partner, laurel.operatorKey]

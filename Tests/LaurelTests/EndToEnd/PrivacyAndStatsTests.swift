@@ -259,7 +259,7 @@ typealias PrivacyClient = Laurel_V1_PrivacyService.Client<Transport>
 
 /// Rows of a query on a service's database file, as text, read with GRDB.
 func sqliteRows(_ path: String, _ sql: String) throws -> [[String]] {
-    try DatabaseQueue(path: path).read { db in
+    try DatabaseQueue(path: path, configuration: DatabaseBootstrap.configuration()).read { db in
         try Row.fetchAll(db, sql: sql).map { row in row.databaseValues.map { String.fromDatabaseValue($0) ?? $0.description } }
     }
 }
