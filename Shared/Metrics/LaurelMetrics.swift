@@ -24,6 +24,9 @@ public struct LaurelMetrics: Sendable {
 
     /// The redemption saga's counters; the first use registers them, at zero.
     public var redemptions: RedemptionMetrics { RedemptionMetrics(registry: registry) }
+
+    /// The database's writes and commits; the first use registers them, empty.
+    public var storage: StorageMetrics { StorageMetrics(registry: registry) }
 }
 
 extension MetricNameDescriptor {

@@ -13,6 +13,7 @@ import Synchronization
 public final class GroupCommit: Sendable {
     private let writer: any DatabaseWriter
     private let maxBatch: Int
+    private let metrics: StorageMetrics?
     private let state = Mutex(State())
 
     private struct State {
@@ -23,6 +24,7 @@ public final class GroupCommit: Sendable {
     private typealias Finish = @Sendable ((any Error)?) -> Void
 
     private struct Job: Sendable {
+        let arrived: ContinuousClock.Instant
         /// Answers a job that never ran: the transaction could not begin.
         let abort: @Sendable (any Error) -> Void
         /// Runs the body in its savepoint; returns how to answer once the
@@ -31,21 +33,35 @@ public final class GroupCommit: Sendable {
     }
 
     /// `maxBatch` 1 turns batching off: one transaction per write.
-    public init(_ writer: any DatabaseWriter, maxBatch: Int = 256) {
+    public init(_ writer: any DatabaseWriter, maxBatch: Int = 256, metrics: StorageMetrics? = nil) {
         precondition(maxBatch >= 1)
         self.writer = writer
         self.maxBatch = maxBatch
+        self.metrics = metrics
     }
 
     public func write<T: Sendable>(_ body: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        let arrived = ContinuousClock.now
         if maxBatch == 1 {
             let effects = CommitEffects()
-            let value = try await writer.write { db in try CommitEffects.$current.withValue(effects) { try body(db) } }
+            // GRDB's `write`, with the commit timed.
+            let value = try await writer.writeWithoutTransaction { db in
+                self.metrics?.waited(.now - arrived)
+                var value: T?
+                var committing = ContinuousClock.now
+                try db.inTransaction {
+                    value = try CommitEffects.$current.withValue(effects) { try body(db) }
+                    committing = .now
+                    return .commit
+                }
+                self.metrics?.committed(writes: 1, in: .now - committing)
+                return value!
+            }
             effects.run()
             return value
         }
         return try await withCheckedThrowingContinuation { continuation in
-            let job = Job(abort: { continuation.resume(throwing: $0) }) { db in
+            let job = Job(arrived: arrived, abort: { continuation.resume(throwing: $0) }) { db in
                 let effects = CommitEffects()
                 let outcome: Result<T, any Error>
                 do {
@@ -82,12 +98,19 @@ public final class GroupCommit: Sendable {
             state.pending.removeFirst(batch.count)
             return batch
         }
+        if let metrics {
+            let began = ContinuousClock.now
+            for job in batch { metrics.waited(began - job.arrived) }
+        }
         var ran: [Finish] = []
+        var committing = ContinuousClock.now
         do {
             try db.inTransaction {
                 ran = batch.map { $0.run(db) }
+                committing = .now
                 return .commit
             }
+            metrics?.committed(writes: batch.count, in: .now - committing)
             for finish in ran { finish(nil) }
         } catch {
             // Empty only if the transaction could not begin: no job ran.

@@ -28,7 +28,7 @@ struct CatalogCommand: AsyncParsableCommand {
         let logger = server.bootstrapLogging(label: "laurel-catalog")
         let metrics = LaurelMetrics()
         let database = try CatalogDatabase.open(in: server.dataDirectory)
-        let catalog = RewardCatalog(database: database, groupCommitBatch: server.groupCommitBatch)
+        let catalog = RewardCatalog(database: database, metrics: metrics, groupCommitBatch: server.groupCommitBatch)
         let health = HealthService(services: [Laurel_V1_CatalogService.descriptor.fullyQualifiedService])
         let keyChecks = try makePeerClient(auth.membersAddress)
         let reflection = ReflectionService(services: [

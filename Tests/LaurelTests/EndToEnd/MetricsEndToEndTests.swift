@@ -49,10 +49,29 @@ import Testing
         #expect(samples[rpcSeries("laurel_rpc_requests_total", service, "GetBalance", code: "UNAUTHENTICATED")] == 1)
         #expect(samples["laurel_points_issued_total"] == 120)
         #expect(samples["laurel_points_redeemed_total"] == 20)
+        // The four writes, each waited for and committed, and every commit timed.
+        #expect(samples["laurel_db_write_wait_seconds_count"] == 4)
+        #expect(samples["laurel_db_commit_writes_sum"] == 4)
+        let commits = try #require(samples["laurel_db_commit_writes_count"])
+        #expect((1...4).contains(commits))
+        #expect(samples["laurel_db_commit_duration_seconds_count"] == commits)
         #expect(try await scrape(port: metricsPort, path: "/").status == 404)
 
         stopped = true
         #expect(await members.stop() == 0)
         await #expect(throws: (any Error).self) { _ = try await scrape(port: metricsPort) }
+    }
+
+    @Test func everyServiceTimesTheCommitsOfItsWrites() async throws {
+        try await LaurelCluster.withCluster(arguments: ["--metrics-port", "0"]) { laurel in
+            _ = try await laurel.withClients { laurel in try await laurel.memberRedeemingAMug("e2e-commits", key: "commits") }
+            for service in [laurel.members, laurel.catalog, laurel.redemption] {
+                let samples = try await scrape(port: try #require(service.metricsPort)).samples
+                let writes = try #require(samples["laurel_db_commit_writes_sum"], "\(service.name)")
+                #expect(writes >= 1, "\(service.name)")
+                #expect(samples["laurel_db_write_wait_seconds_count"] == writes, "\(service.name)")
+                #expect(samples["laurel_db_commit_duration_seconds_count"] == samples["laurel_db_commit_writes_count"], "\(service.name)")
+            }
+        }
     }
 }

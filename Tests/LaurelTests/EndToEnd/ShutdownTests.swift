@@ -24,19 +24,10 @@ import Testing
         var stopped = false
         defer { if !stopped { Task { await laurel.stop() } } }
 
+        // A first redemption, so that catalog and redemption have the keys
+        // checked while members is still up.
         let (memberId, rewardId) = try await laurel.withClients { laurel in
-            let member = try await laurel.members.enrollMember(.with { $0.externalID = "shutdown-1" }).member.memberID
-            _ = try await laurel.members.adjustPoints(.with { $0.memberID = member; $0.delta = 300; $0.reason = "seed"; $0.requestID = "seed" })
-            let reward = try await laurel.catalog.createReward(.with {
-                $0.sku = "MUG"; $0.name = "Mug"; $0.kind = .freeProduct; $0.productSku = "MUG"; $0.costPoints = 100; $0.stock = 5
-            }).reward.rewardID
-            // A first redemption, so that catalog and redemption have the
-            // keys checked while members is still up.
-            let first = try await laurel.redemption.redeem(.with {
-                $0.memberID = member; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = "first"
-            }).redemption
-            #expect(first.status == .completed)
-            return (member, reward)
+            try await laurel.memberRedeemingAMug("shutdown-1", key: "first")
         }
 
         #expect(await laurel.members.stop() == 0)

@@ -24,9 +24,15 @@ import Testing
         return (queue, counter)
     }
 
+    /// `laurel_db_*` samples of `metrics`.
+    func storageSamples(_ metrics: LaurelMetrics) -> [String: Double] {
+        Scrape.samples(in: String(decoding: metrics.exposition(), as: UTF8.self))
+    }
+
     @Test func writesWaitingForACommitShareTheNextAndFailAlone() async throws {
         let (queue, counter) = try database()
-        let commits = GroupCommit(queue)
+        let metrics = LaurelMetrics()
+        let commits = GroupCommit(queue, metrics: metrics.storage)
         let effects = CommitCounter()
         let release = DispatchSemaphore(value: 0)
         // Keeps the writer busy while the writes pile up behind it.
@@ -61,11 +67,22 @@ import Testing
         // The barrier, then a few batches rather than 40 transactions.
         let transactions = counter.commits.withLock { $0 }
         #expect(transactions <= 5, "\(transactions) commits for 40 writes")
+
+        // Every write waited and went into a commit, the two that failed
+        // alone included; each of the batches (all but the barrier's
+        // transaction) was timed.
+        let samples = storageSamples(metrics)
+        #expect(samples["laurel_db_write_wait_seconds_count"] == 40)
+        #expect(samples["laurel_db_commit_writes_sum"] == 40)
+        #expect(samples["laurel_db_commit_writes_count"] == Double(transactions - 1))
+        #expect(samples["laurel_db_commit_duration_seconds_count"] == Double(transactions - 1))
+        #expect(samples["laurel_db_commit_writes_bucket{le=\"+Inf\"}"] == Double(transactions - 1))
     }
 
     @Test func aBatchOfOneIsAPlainTransaction() async throws {
         let (queue, counter) = try database()
-        let commits = GroupCommit(queue, maxBatch: 1)
+        let metrics = LaurelMetrics()
+        let commits = GroupCommit(queue, maxBatch: 1, metrics: metrics.storage)
         for n in 1...5 {
             try await commits.write { db in try db.execute(sql: "INSERT INTO item (n) VALUES (?)", arguments: [n]) }
         }
@@ -74,5 +91,12 @@ import Testing
         }
         #expect(counter.commits.withLock { $0 } == 5)
         #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM item") } == 5)
+        // Six writes waited; the five that committed did so one by one.
+        let samples = storageSamples(metrics)
+        #expect(samples["laurel_db_write_wait_seconds_count"] == 6)
+        #expect(samples["laurel_db_commit_writes_count"] == 5)
+        #expect(samples["laurel_db_commit_writes_sum"] == 5)
+        #expect(samples["laurel_db_commit_writes_bucket{le=\"1.0\"}"] == 5)
+        #expect(samples["laurel_db_commit_duration_seconds_count"] == 5)
     }
 }

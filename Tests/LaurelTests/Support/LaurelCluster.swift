@@ -90,6 +90,22 @@ final class LaurelCluster: @unchecked Sendable {
         let redemption: RedemptionClient
         let access: AccessClient
         let program: ProgramClient
+
+        /// A new member with 300 points and a 100-point mug, 5 in stock,
+        /// then one redemption of it, which must complete: the member and
+        /// the reward.
+        func memberRedeemingAMug(_ externalId: String, key: String) async throws -> (member: String, reward: String) {
+            let member = try await members.enrollMember(.with { $0.externalID = externalId }).member.memberID
+            _ = try await members.adjustPoints(.with { $0.memberID = member; $0.delta = 300; $0.reason = "seed"; $0.requestID = "seed" })
+            let reward = try await catalog.createReward(.with {
+                $0.sku = "MUG"; $0.name = "Mug"; $0.kind = .freeProduct; $0.productSku = "MUG"; $0.costPoints = 100; $0.stock = 5
+            }).reward.rewardID
+            let redeemed = try await redemption.redeem(.with {
+                $0.memberID = member; $0.rewardID = reward; $0.quantity = 1; $0.idempotencyKey = key
+            }).redemption
+            #expect(redeemed.status == .completed)
+            return (member, reward)
+        }
     }
 
     /// A client of each service for the duration of `body`, calling with

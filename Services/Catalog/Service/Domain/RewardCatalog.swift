@@ -10,10 +10,12 @@ public struct RewardCatalog: Sendable {
     /// Concurrent writes share one transaction and one fsync.
     let commits: GroupCommit
 
-    public init(database: CatalogDatabase, clock: WallClock = .system, groupCommitBatch: Int = 256) {
+    public init(
+        database: CatalogDatabase, clock: WallClock = .system, metrics: LaurelMetrics = LaurelMetrics(), groupCommitBatch: Int = 256
+    ) {
         self.database = database
         self.clock = clock
-        self.commits = GroupCommit(database.writer, maxBatch: groupCommitBatch)
+        self.commits = GroupCommit(database.writer, maxBatch: groupCommitBatch, metrics: metrics.storage)
     }
 
     // MARK: Rewards

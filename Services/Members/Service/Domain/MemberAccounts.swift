@@ -27,7 +27,7 @@ public struct MemberAccounts: Sendable {
         groupCommitBatch: Int = 256
     ) {
         self.database = database
-        self.commits = GroupCommit(database.writer, maxBatch: groupCommitBatch)
+        self.commits = GroupCommit(database.writer, maxBatch: groupCommitBatch, metrics: metrics.storage)
         self.clock = clock
         self.programs = ProgramBook(initial: program)
         self.feed = feed

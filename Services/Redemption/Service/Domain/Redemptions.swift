@@ -38,7 +38,7 @@ public struct Redemptions: Sendable {
         self.clock = clock
         self.holdSeconds = holdSeconds
         self.logger = logger
-        self.commits = GroupCommit(database.writer, maxBatch: groupCommitBatch)
+        self.commits = GroupCommit(database.writer, maxBatch: groupCommitBatch, metrics: metrics.storage)
         self.outcomes = metrics.redemptions
     }
 

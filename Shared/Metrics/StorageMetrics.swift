@@ -1,0 +1,43 @@
+import Prometheus
+
+/// A service's writes to its database, as group commit (`GroupCommit`) runs
+/// them: how long each waited for the transaction it went into, how many went
+/// into one transaction, and how long that transaction's commit took, which is
+/// writing its log frames and syncing them to disk (`synchronous=FULL`). A
+/// slow or stalling disk shows in the last, and a writer that cannot keep up
+/// in the first (docs/performance.md).
+public struct StorageMetrics: Sendable {
+    private let waited: DurationHistogram
+    private let batched: ValueHistogram
+    private let committed: DurationHistogram
+
+    init(registry: PrometheusCollectorRegistry) {
+        waited = registry.makeDurationHistogram(
+            descriptor: .laurel(
+                "db_write_wait", unit: "seconds",
+                help: "Time from a write's arrival to the start of the transaction it went into."),
+            buckets: Self.durationBuckets)
+        batched = registry.makeValueHistogram(
+            descriptor: .laurel("db_commit", unit: "writes", help: "Writes committed together in one transaction."),
+            buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256])
+        committed = registry.makeDurationHistogram(
+            descriptor: .laurel(
+                "db_commit_duration", unit: "seconds",
+                help: "Time to commit a transaction of writes: its log written and synced to disk."),
+            buckets: Self.durationBuckets)
+    }
+
+    /// From a tenth of a millisecond (a sync on a fast disk) to five seconds.
+    static let durationBuckets: [Duration] = [
+        .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2.5),
+        .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2.5), .seconds(5),
+    ]
+
+    func waited(_ duration: Duration) { waited.record(duration) }
+
+    func committed(writes: Int, in duration: Duration) {
+        batched.record(Double(writes))
+        committed.record(duration)
+    }
+}
