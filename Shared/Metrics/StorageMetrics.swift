@@ -18,7 +18,9 @@ public struct StorageMetrics: Sendable {
                 help: "Time from a write's arrival to the start of the transaction it went into."),
             buckets: Self.durationBuckets)
         batched = registry.makeValueHistogram(
-            descriptor: .laurel("db_commit", unit: "writes", help: "Writes committed together in one transaction."),
+            descriptor: .laurel(
+                "db_commit", unit: "writes",
+                help: "Writes run in one committed transaction, those that failed alone and rolled back their part included."),
             buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256])
         committed = registry.makeDurationHistogram(
             descriptor: .laurel(

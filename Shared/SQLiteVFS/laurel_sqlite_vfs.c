@@ -251,8 +251,8 @@ static void registerVfs(void) {
     // settings. Debian's SQLite is built without lookaside memory, so a
     // statement allocates and frees often, and with statistics on each of
     // those takes a process-wide mutex and updates counters that Laurel never
-    // reads: 15 % of SQLite's instructions in a purchase's transaction
-    // (bench/sqlite_memstatus.c, docs/performance.md).
+    // reads: 14 % of SQLite's instructions in a purchase's transaction
+    // (bench/sqlite_memstatus, docs/performance.md).
     memoryStatisticsResult = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
     baseVfs = sqlite3_vfs_find(NULL);
     if (baseVfs == NULL) {
