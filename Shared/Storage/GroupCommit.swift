@@ -48,13 +48,7 @@ public final class GroupCommit: Sendable {
             let value = try await writer.writeWithoutTransaction { db in
                 self.metrics?.waited(.now - arrived)
                 var value: T?
-                var committing = ContinuousClock.now
-                try db.inTransaction {
-                    value = try CommitEffects.$current.withValue(effects) { try body(db) }
-                    committing = .now
-                    return .commit
-                }
-                self.metrics?.committed(writes: 1, in: .now - committing)
+                try self.transaction(db, writes: 1) { value = try CommitEffects.$current.withValue(effects) { try body(db) } }
                 return value!
             }
             effects.run()
@@ -103,14 +97,8 @@ public final class GroupCommit: Sendable {
             for job in batch { metrics.waited(began - job.arrived) }
         }
         var ran: [Finish] = []
-        var committing = ContinuousClock.now
         do {
-            try db.inTransaction {
-                ran = batch.map { $0.run(db) }
-                committing = .now
-                return .commit
-            }
-            metrics?.committed(writes: batch.count, in: .now - committing)
+            try transaction(db, writes: batch.count) { ran = batch.map { $0.run(db) } }
             for finish in ran { finish(nil) }
         } catch {
             // Empty only if the transaction could not begin: no job ran.
@@ -125,6 +113,19 @@ public final class GroupCommit: Sendable {
             return state.draining
         }
         if more { writer.asyncWriteWithoutTransaction { db in self.commitNextBatch(db) } }
+    }
+}
+
+extension GroupCommit {
+    /// One transaction of `writes` writes, its commit timed.
+    fileprivate func transaction(_ db: Database, writes: Int, _ work: () throws -> Void) throws {
+        var committing = ContinuousClock.now
+        try db.inTransaction {
+            try work()
+            committing = .now
+            return .commit
+        }
+        metrics?.committed(writes: writes, in: .now - committing)
     }
 }
 

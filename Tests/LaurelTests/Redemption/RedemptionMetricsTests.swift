@@ -14,7 +14,7 @@ import Testing
         laurel = try LocalLaurel()
     }
 
-    var samples: [String: Double] { Scrape.samples(in: String(decoding: laurel.metrics.exposition(), as: UTF8.self)) }
+    var samples: [String: Double] { laurel.metrics.samples }
 
     func redemptions(_ status: String) -> Double? { samples[#"laurel_redemptions_total{status="\#(status)"}"#] }
 

@@ -24,11 +24,6 @@ import Testing
         return (queue, counter)
     }
 
-    /// `laurel_db_*` samples of `metrics`.
-    func storageSamples(_ metrics: LaurelMetrics) -> [String: Double] {
-        Scrape.samples(in: String(decoding: metrics.exposition(), as: UTF8.self))
-    }
-
     @Test func writesWaitingForACommitShareTheNextAndFailAlone() async throws {
         let (queue, counter) = try database()
         let metrics = LaurelMetrics()
@@ -71,7 +66,7 @@ import Testing
         // Every write waited and went into a commit, the two that failed
         // alone included; each of the batches (all but the barrier's
         // transaction) was timed.
-        let samples = storageSamples(metrics)
+        let samples = metrics.samples
         #expect(samples["laurel_db_write_wait_seconds_count"] == 40)
         #expect(samples["laurel_db_commit_writes_sum"] == 40)
         #expect(samples["laurel_db_commit_writes_count"] == Double(transactions - 1))
@@ -92,7 +87,7 @@ import Testing
         #expect(counter.commits.withLock { $0 } == 5)
         #expect(try await queue.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM item") } == 5)
         // Six writes waited; the five that committed did so one by one.
-        let samples = storageSamples(metrics)
+        let samples = metrics.samples
         #expect(samples["laurel_db_write_wait_seconds_count"] == 6)
         #expect(samples["laurel_db_commit_writes_count"] == 5)
         #expect(samples["laurel_db_commit_writes_sum"] == 5)

@@ -1,4 +1,5 @@
 import Foundation
+import LaurelShared
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -22,6 +23,11 @@ struct Scrape {
         }
         return samples
     }
+}
+
+extension LaurelMetrics {
+    /// Every sample recorded so far, as `Scrape.samples` reads an endpoint's.
+    var samples: [String: Double] { Scrape.samples(in: String(decoding: exposition(), as: UTF8.self)) }
 }
 
 func scrape(port: Int, path: String = "/metrics", method: String = "GET") async throws -> Scrape {
