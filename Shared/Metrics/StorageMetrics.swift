@@ -5,11 +5,13 @@ import Prometheus
 /// into one transaction, and how long that transaction's commit took, which is
 /// writing its log frames and syncing them to disk (`synchronous=FULL`). A
 /// slow or stalling disk shows in the last, and a writer that cannot keep up
-/// in the first (docs/performance.md).
+/// in the first (docs/performance.md). Batches run again because a write
+/// failed after changing rows are counted: each costs its writes twice.
 public struct StorageMetrics: Sendable {
     private let waited: DurationHistogram
     private let batched: ValueHistogram
     private let committed: DurationHistogram
+    private let batchesRedone: Counter
 
     init(registry: PrometheusCollectorRegistry) {
         waited = registry.makeDurationHistogram(
@@ -27,6 +29,10 @@ public struct StorageMetrics: Sendable {
                 "db_commit_duration", unit: "seconds",
                 help: "Time to commit a transaction of writes: its log written and synced to disk."),
             buckets: Self.durationBuckets)
+        batchesRedone = registry.makeCounter(
+            descriptor: .laurel(
+                "db_batches_redone", unit: "total",
+                help: "Batches of writes rolled back and run again, each write in a savepoint, because one failed after changing rows."))
     }
 
     /// From a tenth of a millisecond (a sync on a fast disk) to five seconds.
@@ -37,6 +43,8 @@ public struct StorageMetrics: Sendable {
     ]
 
     func waited(_ duration: Duration) { waited.record(duration) }
+
+    func redone() { batchesRedone.increment() }
 
     func committed(writes: Int, in duration: Duration) {
         batched.record(Double(writes))

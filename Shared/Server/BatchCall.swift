@@ -17,8 +17,8 @@ public enum BatchCall {
     fileprivate static let logger = Logger(label: "laurel.batch")
 
     /// Runs the items at once, so that their writes share the service's
-    /// group commits, each in its own savepoint: one item's failure touches
-    /// no other. Items with the same `key` (one member, one reward, one hold)
+    /// group commits, each failing alone: one item's failure touches no
+    /// other. Items with the same `key` (one member, one reward, one hold)
     /// run one after another in the order of the items, as a partner sending
     /// them as separate calls in that order would see them; only items on
     /// different keys overlap. Outcomes are in the order of the items; each

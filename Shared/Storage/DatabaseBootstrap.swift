@@ -56,8 +56,8 @@ public enum DatabaseBootstrap {
         config.busyMode = .timeout(5)
         config.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = FULL")
-            // Each write of a group commit runs in a savepoint, whose undo
-            // pages SQLite keeps in a temporary file once past 64 KiB: in
+            // A savepoint's undo pages (GroupCommit's batches run again),
+            // which SQLite keeps in a temporary file once past 64 KiB: in
             // memory they cost no system call. They last one transaction.
             try db.execute(sql: "PRAGMA temp_store = MEMORY")
         }

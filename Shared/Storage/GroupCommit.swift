@@ -2,14 +2,22 @@ import GRDB
 import Synchronization
 
 /// Group commit: write transactions that arrive while one is committing are
-/// run together in the next transaction, each in its own savepoint, and all
-/// are answered after that one commit. With `synchronous=FULL` a commit costs
-/// an fsync, so N concurrent writes pay for one instead of N, and durability
-/// is unchanged: nobody is answered before the commit that holds their change.
+/// run together in the next transaction, and all are answered after that one
+/// commit. With `synchronous=FULL` a commit costs an fsync, so N concurrent
+/// writes pay for one instead of N, and durability is unchanged: nobody is
+/// answered before the commit that holds their change.
 ///
-/// A job that throws rolls back only its savepoint and gets its own error;
-/// a commit that fails fails every job of the batch. Nothing waits to fill a
-/// batch: a lone write commits at once, as it would without batching.
+/// A job that throws gets its own error and leaves no change behind; a commit
+/// that fails fails every job of the batch. Nothing waits to fill a batch: a
+/// lone write commits at once, as it would without batching.
+///
+/// A job that fails, fails almost always before it changes a row (a missing
+/// member, too few points, a key reused), and then there is nothing to undo.
+/// So a batch first runs its jobs bare, without the savepoint each would need
+/// to be undone alone: a savepoint makes SQLite copy every page the job then
+/// touches, on the writer, whether or not it fails. Only if a job throws
+/// after changing rows is the batch rolled back and run again, each job in
+/// its savepoint, so that the failed job's changes go and the others' stay.
 public final class GroupCommit: Sendable {
     private let writer: any DatabaseWriter
     private let maxBatch: Int
@@ -27,9 +35,10 @@ public final class GroupCommit: Sendable {
         let arrived: ContinuousClock.Instant
         /// Answers a job that never ran: the transaction could not begin.
         let abort: @Sendable (any Error) -> Void
-        /// Runs the body in its savepoint; returns how to answer once the
-        /// transaction has committed (nil) or failed.
-        let run: @Sendable (Database) -> Finish
+        /// Runs the body, in its savepoint if `guarded`; returns how to
+        /// answer once the transaction has committed (nil) or failed. Bare,
+        /// a body that throws after changing rows throws `Redo` instead.
+        let run: @Sendable (Database, _ guarded: Bool) throws -> Finish
     }
 
     /// `maxBatch` 1 turns batching off: one transaction per write.
@@ -55,12 +64,18 @@ public final class GroupCommit: Sendable {
             return value
         }
         return try await withCheckedThrowingContinuation { continuation in
-            let job = Job(arrived: arrived, abort: { continuation.resume(throwing: $0) }) { db in
+            let job = Job(arrived: arrived, abort: { continuation.resume(throwing: $0) }) { db, guarded in
                 let effects = CommitEffects()
                 let outcome: Result<T, any Error>
+                let changes = db.totalChangesCount
                 do {
-                    outcome = .success(try db.inJobSavepoint { try CommitEffects.$current.withValue(effects) { try body(db) } })
+                    let work = { try CommitEffects.$current.withValue(effects) { try body(db) } }
+                    outcome = .success(try guarded ? db.inJobSavepoint(work) : work())
                 } catch {
+                    // SQLite undoes a failed statement itself; only rows that
+                    // earlier statements changed, or a transaction SQLite
+                    // abandoned, need the savepoints.
+                    if !guarded && (db.totalChangesCount != changes || !db.isInsideTransaction) { throw Redo() }
                     outcome = .failure(error)
                 }
                 return { commitError in
@@ -98,7 +113,13 @@ public final class GroupCommit: Sendable {
         }
         var ran: [Finish] = []
         do {
-            try transaction(db, writes: batch.count) { ran = batch.map { $0.run(db) } }
+            do {
+                try transaction(db, writes: batch.count) { ran = try batch.map { try $0.run(db, false) } }
+            } catch is Redo {
+                ran = []
+                metrics?.redone()
+                try transaction(db, writes: batch.count) { ran = try batch.map { try $0.run(db, true) } }
+            }
             for finish in ran { finish(nil) }
         } catch {
             // Empty only if the transaction could not begin: no job ran.
@@ -117,6 +138,9 @@ public final class GroupCommit: Sendable {
 }
 
 extension GroupCommit {
+    /// A job of a bare batch failed after changing rows.
+    fileprivate struct Redo: Error {}
+
     /// One transaction of `writes` writes, its commit timed.
     fileprivate func transaction(_ db: Database, writes: Int, _ work: () throws -> Void) throws {
         var committing = ContinuousClock.now
@@ -131,9 +155,9 @@ extension GroupCommit {
 
 extension Database {
     /// GRDB's `inSavepoint`, minus preparing its statements again on every
-    /// call (a group commit runs one savepoint per write, all on the writer),
-    /// for use inside a transaction. As there, a job whose statement made
-    /// SQLite abandon the whole transaction leaves the commit to fail.
+    /// call (a batch run again runs one savepoint per write, all on the
+    /// writer), for use inside a transaction. As there, a job whose statement
+    /// made SQLite abandon the whole transaction leaves the commit to fail.
     fileprivate func inJobSavepoint<T>(_ body: () throws -> T) throws -> T {
         try cachedStatement(sql: "SAVEPOINT job").execute()
         let value: T

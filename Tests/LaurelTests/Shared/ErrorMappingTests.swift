@@ -53,7 +53,7 @@ private struct BrokenHealth: Grpc_Health_V1_Health.SimpleServiceProtocol {
         let readerSynchronous = try await pool.read { try Int.fetchOne($0, sql: "PRAGMA synchronous") }
         #expect(journal == "wal")
         #expect(synchronous == 2, "2 is FULL")
-        #expect(tempStore == 2, "2 is MEMORY: a group commit's savepoint undo pages never reach a temporary file")
+        #expect(tempStore == 2, "2 is MEMORY: savepoint undo pages (a group commit run again) never reach a temporary file")
         #expect(readerSynchronous == 2)
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("nested/durability.sqlite").path))
     }

@@ -35,7 +35,7 @@ public struct MemberAccounts: Sendable {
         self.pointsMetrics = metrics.points
     }
 
-    /// A write (its own transaction, or its savepoint in a group commit),
+    /// A write (its own transaction, or its part of a group commit's),
     /// then a wake-up for event readers.
     func write<T: Sendable>(_ updates: @Sendable @escaping (Database) throws -> T) async throws -> T {
         let result = try await commits.write(updates)
