@@ -99,9 +99,13 @@ import Testing
                 server.beginGracefulShutdown()
                 try await group.waitForAll()
                 try await expectAdmitted(auth)
-                // A key with nothing to fall back on waits for members, up to the timeout.
+                // A key with nothing to fall back on waits for members, up to
+                // the timeout, and is refused. A call that starts while the
+                // client has not yet seen the old connection close fails on
+                // it at once instead (a loaded machine, CI): refused as well.
                 let fresh = RemoteKeyAuthenticator(client: client, cacheSeconds: 0, staleSeconds: 60, timeout: .milliseconds(300))
-                await #expect(throws: AccessError.authUnavailable("members: deadlineExceeded")) { try await fresh.authenticate(key) }
+                let refused = await #expect(throws: AccessError.self) { try await fresh.authenticate(key) }
+                #expect(refused == .authUnavailable("members: deadlineExceeded") || refused == .authUnavailable("members: unavailable"))
                 #expect(members.checks == 1)
             }
         }
