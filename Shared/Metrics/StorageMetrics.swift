@@ -14,25 +14,24 @@ public struct StorageMetrics: Sendable {
     private let batchesRedone: Counter
 
     init(registry: PrometheusCollectorRegistry) {
-        waited = registry.makeDurationHistogram(
-            descriptor: .laurel(
-                "db_write_wait", unit: "seconds",
-                help: "Time from a write's arrival to the start of the transaction it went into."),
-            buckets: Self.durationBuckets)
+        waited = Self.durations(
+            in: registry, "db_write_wait", help: "Time from a write's arrival to the start of the transaction it went into.")
         batched = registry.makeValueHistogram(
             descriptor: .laurel(
                 "db_commit", unit: "writes",
                 help: "Writes run in one committed transaction, those that failed alone and rolled back their part included."),
             buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256])
-        committed = registry.makeDurationHistogram(
-            descriptor: .laurel(
-                "db_commit_duration", unit: "seconds",
-                help: "Time to commit a transaction of writes: its log written and synced to disk."),
-            buckets: Self.durationBuckets)
+        committed = Self.durations(
+            in: registry, "db_commit_duration", help: "Time to commit a transaction of writes: its log written and synced to disk.")
         batchesRedone = registry.makeCounter(
             descriptor: .laurel(
                 "db_batches_redone", unit: "total",
                 help: "Batches of writes rolled back and run again, each write in a savepoint, because one failed after changing rows."))
+    }
+
+    /// A histogram in seconds on `durationBuckets`, the one scale for waits and commits.
+    private static func durations(in registry: PrometheusCollectorRegistry, _ name: String, help: String) -> DurationHistogram {
+        registry.makeDurationHistogram(descriptor: .laurel(name, unit: "seconds", help: help), buckets: durationBuckets)
     }
 
     /// From a tenth of a millisecond (a sync on a fast disk) to five seconds.
